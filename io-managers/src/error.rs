@@ -1,0 +1,94 @@
+//! Errors of the IO layer: each names the location at fault.
+
+use std::path::PathBuf;
+
+/// A failure to store or load an asset-partition.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An asset or partition key that is not a safe path segment.
+    #[error("invalid {what} {key:?}: {reason}")]
+    InvalidKey {
+        /// "asset key", "partition key" or "tag".
+        what: &'static str,
+        /// The offending key.
+        key: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// The storage root URL could not be understood or used.
+    #[error("storage root {root:?}: {reason}")]
+    BadRoot {
+        /// The root as given by the user.
+        root: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The local storage root cannot be created or written.
+    #[error("storage root {path} is not writable: {source}")]
+    RootNotWritable {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying IO error.
+        source: std::io::Error,
+    },
+    /// Nothing has been stored at this location yet.
+    #[error("{uri} does not exist (never materialized)")]
+    NotFound {
+        /// The location's URI.
+        uri: String,
+    },
+    /// The object store failed.
+    #[error("{uri}: {source}")]
+    Store {
+        /// The location's URI.
+        uri: String,
+        /// The object store's error.
+        source: object_store::Error,
+    },
+    /// A Parquet file could not be written or read (corrupt, truncated, ...).
+    #[error("{uri}: parquet: {source}")]
+    Parquet {
+        /// The location's URI.
+        uri: String,
+        /// The parquet crate's error.
+        source: parquet::errors::ParquetError,
+    },
+    /// A JSON document could not be written or read.
+    #[error("{uri}: json: {source}")]
+    Json {
+        /// The location's URI.
+        uri: String,
+        /// serde_json's error.
+        source: serde_json::Error,
+    },
+    /// The payload does not fit this IO manager (a table given to the JSON one, ...).
+    #[error("{uri}: IO manager {manager:?} stores {expected} payloads, got {got}")]
+    WrongPayload {
+        /// The location's URI.
+        uri: String,
+        /// The IO manager's name.
+        manager: String,
+        /// What the IO manager stores.
+        expected: &'static str,
+        /// What it was given.
+        got: &'static str,
+    },
+    /// Any other failure, with its location.
+    #[error("{uri}: {message}")]
+    Other {
+        /// The location's URI.
+        uri: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Whether retrying the same operation may succeed (network and IO faults).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Store { .. })
+    }
+}
+
+/// Result of the IO layer.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

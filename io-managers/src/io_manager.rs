@@ -1,0 +1,79 @@
+//! The IO manager trait.
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+
+use arrow_array::RecordBatch;
+
+use crate::error::Result;
+use crate::location::Location;
+use crate::payload::{Payload, PayloadKind};
+
+/// What a store wrote, for the run summary and provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreReceipt {
+    /// Where the value was published (a URI a user can open).
+    pub uri: String,
+    /// Rows written (1 for a document).
+    pub rows: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// Persists and loads the values of asset-partitions.
+///
+/// Contract every implementation keeps:
+/// - one deterministic place per [`Location`];
+/// - [`store`](IoManager::store) is atomic: a reader sees the old value or the
+///   new one, never a partial one, and a crash leaves nothing at the published
+///   place that was not there before;
+/// - storing the same location again replaces the value (idempotent reruns);
+/// - a sidecar (provenance record) is kept beside each value.
+pub trait IoManager: Send + Sync + 'static {
+    /// The name assets use to pick this IO manager (`#[asset(io = "...")]`).
+    fn name(&self) -> &str;
+
+    /// The payload kind this IO manager stores.
+    fn kind(&self) -> PayloadKind;
+
+    /// Where `location` is published, for messages and provenance.
+    fn uri(&self, location: &Location) -> String;
+
+    /// Publishes `payload` at `location`, atomically.
+    fn store<'a>(
+        &'a self,
+        location: &'a Location,
+        payload: &'a Payload,
+    ) -> BoxFuture<'a, Result<StoreReceipt>>;
+
+    /// Loads the whole value at `location`.
+    fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>>;
+
+    /// Streams a table's record batches without holding the whole table in
+    /// memory. The default loads everything; table stores override it.
+    fn load_batches<'a>(
+        &'a self,
+        location: &'a Location,
+    ) -> BoxFuture<'a, Result<BoxStream<'a, Result<RecordBatch>>>> {
+        Box::pin(async move {
+            let batches = match self.load(location).await? {
+                Payload::Table(t) => t.batches,
+                _ => Vec::new(),
+            };
+            let stream: BoxStream<'a, Result<RecordBatch>> =
+                Box::pin(futures::stream::iter(batches.into_iter().map(Ok)));
+            Ok(stream)
+        })
+    }
+
+    /// Writes the sidecar (a small provenance document) beside the value, atomically.
+    fn store_sidecar<'a>(
+        &'a self,
+        location: &'a Location,
+        sidecar: &'a [u8],
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Reads the sidecar, `None` if there is none.
+    fn load_sidecar<'a>(&'a self, location: &'a Location)
+    -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
+}

@@ -1,0 +1,37 @@
+//! IO managers: where asset values live between steps.
+//!
+//! An IO manager persists the [`Payload`] an asset produced for one
+//! asset-partition ([`Location`]) and loads it back for downstream steps.
+//! Every location is deterministic (derived from the asset key, the partition
+//! key and the namespace, never from time or random ids), every write is
+//! atomic, and writing the same location again overwrites it, so reruns and
+//! retries are idempotent.
+//!
+//! Implementations:
+//! - [`ParquetIoManager`]: tables as Parquet files on an [`object_store`]
+//!   (local disk by default, cloud stores behind cargo features);
+//! - [`JsonIoManager`]: small serde values (model parameters, metrics) as JSON;
+//! - [`MemoryIoManager`]: values kept in memory, for tests and benchmarks.
+//!
+//! The [`IoManager`] trait lives here rather than in `asset-core` so that the
+//! engine can depend on its default implementations without a cycle.
+
+mod data_version;
+mod error;
+mod io_manager;
+mod json;
+mod location;
+mod memory;
+mod parquet;
+mod payload;
+mod root;
+
+pub use data_version::{DataVersion, data_version_of};
+pub use error::{Error, Result};
+pub use io_manager::{IoManager, StoreReceipt};
+pub use json::JsonIoManager;
+pub use location::{Location, validate_key};
+pub use memory::MemoryIoManager;
+pub use parquet::{ParquetIoManager, ParquetOptions};
+pub use payload::{Payload, PayloadKind, TableData};
+pub use root::StorageRoot;

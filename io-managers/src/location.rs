@@ -1,0 +1,120 @@
+//! Locations of asset-partitions and the validation of the keys that form them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// One asset-partition in one namespace: the unit an IO manager stores.
+///
+/// The storage path is derived from these fields alone, so the same
+/// asset-partition always lands at the same place.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    asset: Arc<str>,
+    partition: Option<Arc<str>>,
+}
+
+impl Location {
+    /// A location, after checking both keys are safe path segments.
+    pub fn new(asset: &str, partition: Option<&str>) -> Result<Self> {
+        validate_key("asset key", asset)?;
+        if let Some(p) = partition {
+            validate_key("partition key", p)?;
+        }
+        Ok(Self {
+            asset: Arc::from(asset),
+            partition: partition.map(Arc::from),
+        })
+    }
+
+    /// The asset key.
+    pub fn asset(&self) -> &str {
+        &self.asset
+    }
+
+    /// The partition key, `None` for an unpartitioned asset.
+    pub fn partition(&self) -> Option<&str> {
+        self.partition.as_deref()
+    }
+
+    /// Relative path segments under the storage root: `asset[/partition]`.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(&*self.asset).chain(self.partition.as_deref())
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.partition {
+            Some(p) => write!(f, "{} [{}]", self.asset, p),
+            None => write!(f, "{}", self.asset),
+        }
+    }
+}
+
+/// Checks that `key` can be used as one path segment under a storage root.
+///
+/// Refused: empty keys, `.` and `..`, separators (`/`, `\`), NUL and other
+/// control characters, and keys longer than 200 bytes. Nothing that passes can
+/// name a file outside the root.
+pub fn validate_key(what: &'static str, key: &str) -> Result<()> {
+    let reason = if key.is_empty() {
+        Some("it is empty")
+    } else if key == "." || key == ".." {
+        Some("`.` and `..` are not allowed")
+    } else if key.contains(['/', '\\']) {
+        Some("it contains a path separator")
+    } else if key.chars().any(|c| c.is_control()) {
+        Some("it contains a control character")
+    } else if key.len() > 200 {
+        Some("it is longer than 200 bytes")
+    } else if key.starts_with('.') || key.starts_with('_') {
+        Some("it starts with `.` or `_` (reserved for hidden and temporary files)")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(Error::InvalidKey {
+            what,
+            key: key.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_could_escape_the_root_are_refused() {
+        for bad in ["", ".", "..", "a/b", "../x", "a\\b", "a\0b", ".hidden", "_tmp"] {
+            assert!(validate_key("partition key", bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(validate_key("asset key", &"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn ordinary_keys_are_accepted() {
+        for good in ["2024-01-01", "events", "eu", "2024-01-01|eu", "a.b"] {
+            assert!(validate_key("partition key", good).is_ok(), "{good:?} refused");
+        }
+    }
+
+    #[test]
+    fn location_segments_follow_asset_then_partition() {
+        let loc = Location::new("events", Some("2024-01-01")).expect("valid");
+        assert_eq!(loc.segments().collect::<Vec<_>>(), ["events", "2024-01-01"]);
+        let loc = Location::new("model", None).expect("valid");
+        assert_eq!(loc.segments().collect::<Vec<_>>(), ["model"]);
+        assert_eq!(loc.to_string(), "model");
+    }
+
+    #[test]
+    fn error_names_the_key() {
+        let err = Location::new("events", Some("../etc")).expect_err("must fail");
+        assert!(err.to_string().contains("\"../etc\""), "{err}");
+    }
+}
