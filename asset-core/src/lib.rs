@@ -1,1 +1,89 @@
-//! placeholder
+//! Asset-centric data pipelines for Rust.
+//!
+//! Annotate plain functions with [`#[asset]`](asset); the dependency graph is
+//! read off their parameter types, values are persisted by IO managers
+//! (partitioned Parquet by default) and the materializer runs what is stale in
+//! dependency order, in parallel where the graph allows.
+//!
+//! ```no_run
+//! use asset_core::prelude::*;
+//!
+//! /// Raw numbers, one partition per day.
+//! #[derive(Table)]
+//! pub struct Numbers(Vec<Number>);
+//!
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! pub struct Number { pub n: i64 }
+//!
+//! #[asset(partitions = daily("2024-01-01"))]
+//! fn numbers(ctx: &AssetContext) -> Result<Numbers> {
+//!     Ok(Numbers(vec![Number { n: ctx.partition().map_or(0, |p| p.len() as i64) }]))
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     asset_core::cli::main()
+//! }
+//! ```
+
+// Lets this crate's own tests use the macros, which expand to `::asset_core::...`.
+extern crate self as asset_core;
+
+pub mod asset;
+pub mod cli;
+pub mod error;
+pub mod graph;
+pub mod materialize;
+pub mod partition;
+pub mod testing;
+pub mod value;
+
+/// IO managers and their building blocks (re-exported from `io-managers`).
+pub mod io {
+    pub use io_managers::*;
+}
+
+pub use asset::context::AssetContext;
+pub use asset::definition::{AssetDef, Dependency, PartitionMapping, SourceLocation};
+pub use asset::param::{Asset, AssetParam};
+pub use asset::registry::Registry;
+pub use asset_macros::{Table, asset};
+pub use error::{AssetError, Error};
+pub use partition::{PartitionKey, PartitionsDef};
+pub use value::Table;
+
+/// `Result` for asset functions: any error converts into [`AssetError`] with `?`.
+pub type Result<T, E = AssetError> = std::result::Result<T, E>;
+
+/// Everything an asset module needs: `use asset_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Asset, AssetContext, AssetError, AssetParam, Result, Table, asset,
+        arrow_array::RecordBatch,
+    };
+}
+
+pub use arrow_array;
+pub use arrow_schema;
+
+/// Support for generated code. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::asset::codec::{Codec, JsonCodec, NothingCodec, TableCodec};
+    pub use crate::asset::definition::{
+        AssetDef, ComputeFn, Dependency, Input, PartitionMapping, SourceLocation, StepInput,
+    };
+    pub use crate::asset::param::{Asset, AssetParam};
+    pub use crate::asset::registry::AssetRegistration;
+    pub use crate::asset::run::{into_asset_result, run_blocking};
+    pub use crate::error::AssetError;
+    pub use crate::partition::PartitionsDef;
+    pub use crate::value::rows::{rows_from_table, rows_into_table};
+    pub use crate::value::{batch_from_table, batch_into_table, batches_from_table, batches_into_table};
+    pub use crate::{AssetContext, Table};
+    pub use futures::future::BoxFuture;
+    pub use inventory;
+    pub use io_managers::{Payload, PayloadKind, TableData};
+    pub use std::boxed::Box;
+    pub use std::string::String;
+    pub use std::vec::Vec;
+}

@@ -1,0 +1,199 @@
+//! [`AssetDef`]: everything the engine knows about one asset.
+//!
+//! `#[asset]` builds one from a function; factories build them at run time
+//! (N similar assets from a config list). The graph, planner and materializer
+//! only ever see this record.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use io_managers::{IoManager, Location, Payload, PayloadKind};
+
+use crate::asset::context::AssetContext;
+use crate::error::AssetError;
+use crate::partition::PartitionsDef;
+
+/// The asset's function, type-erased: inputs in, payload out.
+pub type ComputeFn =
+    Arc<dyn Fn(StepInput) -> BoxFuture<'static, Result<Payload, AssetError>> + Send + Sync>;
+
+/// One asset.
+#[derive(Clone)]
+pub struct AssetDef {
+    /// The asset key (the function name unless renamed).
+    pub key: String,
+    /// What the asset is (the function's doc comment).
+    pub description: String,
+    /// Upstream assets, in parameter order.
+    pub dependencies: Vec<Dependency>,
+    /// How the asset is partitioned.
+    pub partitions: PartitionsDef,
+    /// The code version: explicit, or a hash of the function's tokens.
+    pub code_version: String,
+    /// The name of the IO manager that stores the asset's values.
+    pub io_manager: String,
+    /// The kind of payload the asset produces.
+    pub payload_kind: PayloadKind,
+    /// Where the asset is defined, if it comes from source code.
+    pub source: Option<SourceLocation>,
+    /// Computes one partition.
+    pub compute: ComputeFn,
+}
+
+impl fmt::Debug for AssetDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssetDef")
+            .field("key", &self.key)
+            .field("dependencies", &self.dependencies)
+            .field("partitions", &self.partitions)
+            .field("code_version", &self.code_version)
+            .field("io_manager", &self.io_manager)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AssetDef {
+    /// A run-time asset (from a factory): unpartitioned, stored as a Parquet
+    /// table, code version `"0"`, until the `with_*` methods say otherwise.
+    pub fn new(
+        key: impl Into<String>,
+        compute: impl Fn(StepInput) -> BoxFuture<'static, Result<Payload, AssetError>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        Self {
+            key: key.into(),
+            description: String::new(),
+            dependencies: Vec::new(),
+            partitions: PartitionsDef::Unpartitioned,
+            code_version: "0".into(),
+            io_manager: "parquet".into(),
+            payload_kind: PayloadKind::Table,
+            source: None,
+            compute: Arc::new(compute),
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Adds an upstream asset read partition by partition.
+    pub fn with_dependency(mut self, upstream: impl Into<String>) -> Self {
+        self.dependencies.push(Dependency {
+            asset: upstream.into(),
+            mapping: PartitionMapping::Identity,
+        });
+        self
+    }
+
+    /// Sets the partitions.
+    pub fn with_partitions(mut self, partitions: PartitionsDef) -> Self {
+        self.partitions = partitions;
+        self
+    }
+
+    /// Sets the code version.
+    pub fn with_code_version(mut self, version: impl Into<String>) -> Self {
+        self.code_version = version.into();
+        self
+    }
+
+    /// Stores the asset with the named IO manager, which takes `kind` payloads.
+    pub fn with_io_manager(mut self, name: impl Into<String>, kind: PayloadKind) -> Self {
+        self.io_manager = name.into();
+        self.payload_kind = kind;
+        self
+    }
+
+    /// Where it is defined, for messages: `src/assets.rs:12` or `(factory)`.
+    pub fn origin(&self) -> String {
+        match &self.source {
+            Some(s) => s.to_string(),
+            None => "(defined at run time)".into(),
+        }
+    }
+}
+
+/// An edge: this asset reads `asset` through `mapping`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The upstream asset key.
+    pub asset: String,
+    /// Which upstream partitions one downstream partition reads.
+    pub mapping: PartitionMapping,
+}
+
+/// Which upstream partitions a downstream partition reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionMapping {
+    /// The same partition (or the single value of an unpartitioned upstream).
+    Identity,
+}
+
+/// A place in the source code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceLocation {
+    /// The file, as `file!()` gives it.
+    pub file: &'static str,
+    /// The line.
+    pub line: u32,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// What a step's function receives: its context and one input per dependency.
+pub struct StepInput {
+    /// The asset-partition being computed.
+    pub context: AssetContext,
+    /// One input per dependency, in the order of [`AssetDef::dependencies`].
+    pub inputs: Vec<Input>,
+}
+
+impl StepInput {
+    /// Takes the next input (parameters take theirs in order).
+    pub fn next_input(inputs: &mut std::vec::IntoIter<Input>) -> Result<Input, AssetError> {
+        inputs
+            .next()
+            .ok_or_else(|| AssetError::msg("internal error: fewer inputs than parameters"))
+    }
+}
+
+/// The upstream partitions one parameter reads, and the IO manager that has them.
+#[derive(Clone)]
+pub struct Input {
+    pub(crate) io: Arc<dyn IoManager>,
+    pub(crate) locations: Vec<Location>,
+}
+
+impl Input {
+    /// An input reading `locations` through `io`.
+    pub fn new(io: Arc<dyn IoManager>, locations: Vec<Location>) -> Self {
+        Self { io, locations }
+    }
+
+    /// The upstream asset-partitions this input reads.
+    pub fn locations(&self) -> &[Location] {
+        &self.locations
+    }
+
+    /// Loads the single upstream value.
+    pub async fn load_one(&self) -> Result<Payload, AssetError> {
+        let [location] = self.locations.as_slice() else {
+            return Err(AssetError::msg(format!(
+                "internal error: expected one upstream partition, got {}",
+                self.locations.len()
+            )));
+        };
+        Ok(self.io.load(location).await?)
+    }
+}

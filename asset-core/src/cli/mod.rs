@@ -1,0 +1,113 @@
+//! The command line every pipeline binary gets with one line of `main`:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     asset_core::cli::main()
+//! }
+//! ```
+//!
+//! Exit codes: 0 success, 1 a step failed, 2 a usage error (unknown asset,
+//! bad partition key, bad storage root, bad flags).
+
+mod args;
+mod commands;
+mod progress;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use io_managers::IoManager;
+
+use crate::asset::definition::AssetDef;
+use crate::asset::registry::Registry;
+use crate::error::Error;
+
+pub use args::{Cli, Command, MaterializeArgs};
+
+/// Exit code when a step failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for usage errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs the CLI over the assets marked `#[asset]` in this program.
+pub fn main() -> ExitCode {
+    App::new().run()
+}
+
+/// A configurable CLI: add run-time assets (factories) and IO managers.
+#[derive(Default)]
+pub struct App {
+    extra_assets: Vec<AssetDef>,
+    extra_io: Vec<Arc<dyn IoManager>>,
+    use_inventory: bool,
+}
+
+impl App {
+    /// The assets marked `#[asset]` in this program, the default IO managers.
+    pub fn new() -> Self {
+        Self {
+            use_inventory: true,
+            ..Self::default()
+        }
+    }
+
+    /// Only the given assets (no `#[asset]` functions), e.g. for generated graphs.
+    pub fn from_assets(assets: Vec<AssetDef>) -> Self {
+        Self {
+            extra_assets: assets,
+            ..Self::default()
+        }
+    }
+
+    /// Adds run-time assets (from a factory).
+    pub fn with_assets(mut self, assets: Vec<AssetDef>) -> Self {
+        self.extra_assets.extend(assets);
+        self
+    }
+
+    /// Adds an IO manager (assets pick it with `io = "<its name>"`).
+    pub fn with_io_manager(mut self, io: Arc<dyn IoManager>) -> Self {
+        self.extra_io.push(io);
+        self
+    }
+
+    /// Parses the process arguments and runs the command.
+    pub fn run(self) -> ExitCode {
+        self.run_with_args(std::env::args_os())
+    }
+
+    /// Parses `args` (program name first) and runs the command.
+    pub fn run_with_args<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let cli = match Cli::try_parse_from(args) {
+            Ok(cli) => cli,
+            Err(e) => {
+                // clap prints help/version to stdout (exit 0) and errors to stderr (exit 2).
+                let _ = e.print();
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE));
+            }
+        };
+        progress::init_logging(cli.verbose, cli.quiet);
+        match self.registry().and_then(|r| commands::run(cli, r, self.extra_io)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(if e.is_usage() { EXIT_USAGE } else { EXIT_FAILED })
+            }
+        }
+    }
+
+    fn registry(&self) -> Result<Registry, Error> {
+        let base = if self.use_inventory {
+            Registry::from_inventory()?
+        } else {
+            Registry::default()
+        };
+        base.with(self.extra_assets.clone())
+    }
+}

@@ -1,0 +1,429 @@
+//! Running a plan: a ready queue over steps, at most `jobs` at once.
+//!
+//! A step becomes ready when every producer of its inputs in this run has
+//! finished. A failed step marks everything downstream of it as skipped;
+//! independent branches go on. Each step checks, just before it would run,
+//! whether its previous materialization is still valid for the current code
+//! version and the inputs' data versions (so an upstream that was rerun but
+//! produced identical data does not force its downstream to recompute).
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::FutureExt;
+use io_managers::{Payload, StoreReceipt, data_version_of};
+use tokio::task::JoinSet;
+
+use crate::asset::context::AssetContext;
+use crate::asset::definition::{Input, StepInput};
+use crate::asset::run::panic_message;
+use crate::graph::AssetGraph;
+use crate::materialize::Observer;
+use crate::materialize::io_set::IoManagers;
+use crate::materialize::plan::{Plan, Step};
+use crate::materialize::record::{InputVersion, MaterializationRecord};
+use crate::materialize::report::{StepReport, StepStatus};
+
+/// Per-run settings shared by all steps.
+pub(super) struct RunSettings {
+    pub run_id: Arc<str>,
+    pub jobs: usize,
+    pub force: bool,
+    pub observer: Option<Observer>,
+}
+
+/// What every step task needs.
+struct Shared {
+    graph: Arc<AssetGraph>,
+    io: IoManagers,
+    plan: Arc<Plan>,
+    run_id: Arc<str>,
+    force: bool,
+}
+
+/// Runs every step of `plan`; returns their reports in plan order.
+pub(super) async fn execute(
+    graph: Arc<AssetGraph>,
+    io: IoManagers,
+    plan: Arc<Plan>,
+    settings: RunSettings,
+) -> Vec<StepReport> {
+    let n = plan.len();
+    let shared = Arc::new(Shared {
+        graph,
+        io,
+        plan: plan.clone(),
+        run_id: settings.run_id,
+        force: settings.force,
+    });
+    let mut waiting_on: Vec<usize> = plan
+        .steps()
+        .iter()
+        .map(|s| s.inputs.iter().filter(|i| i.producer.is_some()).count())
+        .collect();
+    let mut blocked_by: Vec<Option<String>> = vec![None; n];
+    let mut produced: Vec<Option<String>> = vec![None; n];
+    let mut reports: Vec<Option<StepReport>> = vec![None; n];
+    let mut ready: VecDeque<usize> = (0..n).filter(|&s| waiting_on[s] == 0).collect();
+    let mut running = JoinSet::new();
+    let mut task_step = HashMap::new();
+    let mut finished: Vec<(usize, StepReport)> = Vec::new();
+
+    loop {
+        while running.len() < settings.jobs {
+            let Some(s) = ready.pop_front() else { break };
+            if let Some(reason) = blocked_by[s].take() {
+                finished.push((s, skipped(&shared, s, reason)));
+                continue;
+            }
+            let step = &plan.steps()[s];
+            let known: Vec<Option<String>> = step
+                .inputs
+                .iter()
+                .map(|i| i.producer.and_then(|p| produced[p].clone()))
+                .collect();
+            let task_shared = shared.clone();
+            let handle = running.spawn(async move {
+                // A panic anywhere in the step (the asset's async body, an IO
+                // manager) is that step's failure, not the run's.
+                match AssertUnwindSafe(run_step(&task_shared, s, known))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(report) => report,
+                    Err(panic) => failed(
+                        &task_shared,
+                        s,
+                        Instant::now(),
+                        format!("panicked: {}", panic_message(&*panic)),
+                    ),
+                }
+            });
+            task_step.insert(handle.id(), s);
+        }
+        if finished.is_empty() {
+            match running.join_next_with_id().await {
+                Some(Ok((id, report))) => {
+                    if let Some(s) = task_step.remove(&id) {
+                        finished.push((s, report));
+                    }
+                }
+                Some(Err(e)) => {
+                    if let Some(s) = task_step.remove(&e.id()) {
+                        let report = failed(&shared, s, Instant::now(), format!("aborted: {e}"));
+                        finished.push((s, report));
+                    }
+                }
+                None => break,
+            }
+        }
+        for (s, report) in finished.drain(..) {
+            let ok = matches!(report.status, StepStatus::Materialized | StepStatus::Fresh);
+            if ok {
+                produced[s] = report.data_version.clone();
+            }
+            for &d in plan.dependents(s) {
+                if !ok && blocked_by[d].is_none() {
+                    blocked_by[d] = Some(format!(
+                        "upstream {} was {}",
+                        step_name(&shared, s),
+                        if report.status == StepStatus::Failed { "failed" } else { "skipped" }
+                    ));
+                }
+                waiting_on[d] -= 1;
+                if waiting_on[d] == 0 {
+                    ready.push_back(d);
+                }
+            }
+            if let Some(observer) = &settings.observer {
+                observer(&report);
+            }
+            reports[s] = Some(report);
+        }
+        if running.is_empty() && ready.is_empty() {
+            break;
+        }
+    }
+    reports
+        .into_iter()
+        .enumerate()
+        .map(|(s, r)| r.unwrap_or_else(|| skipped(&shared, s, "not reached".into())))
+        .collect()
+}
+
+/// Reports what a run would do, without running anything.
+pub(super) async fn dry_run(
+    graph: &AssetGraph,
+    io: &IoManagers,
+    plan: &Plan,
+    force: bool,
+) -> Vec<StepReport> {
+    let mut will_run = vec![false; plan.len()];
+    let mut versions: Vec<Option<String>> = vec![None; plan.len()];
+    let mut reports = Vec::with_capacity(plan.len());
+    for (s, step) in plan.steps().iter().enumerate() {
+        let started = Instant::now();
+        let rerun_upstream = step.inputs.iter().find_map(|i| {
+            i.producer
+                .filter(|&p| will_run[p])
+                .map(|_| graph.asset(i.asset).key.clone())
+        });
+        let known: Vec<Option<String>> = step
+            .inputs
+            .iter()
+            .map(|i| i.producer.and_then(|p| versions[p].clone()))
+            .collect();
+        let (status, rows, version, message) = if let Some(up) = rerun_upstream {
+            (StepStatus::WouldRun, None, None, format!("upstream {up} will rerun"))
+        } else {
+            match freshness(graph, io, step, &known, force).await {
+                Ok(Freshness::Fresh(record)) => (
+                    StepStatus::Fresh,
+                    Some(record.rows),
+                    Some(record.data_version),
+                    String::new(),
+                ),
+                Ok(Freshness::Stale { reason, .. }) => (StepStatus::WouldRun, None, None, reason),
+                Err(e) => (StepStatus::WouldRun, None, None, e),
+            }
+        };
+        will_run[s] = status == StepStatus::WouldRun;
+        versions[s] = version.clone();
+        let def = graph.asset(step.asset);
+        reports.push(StepReport {
+            asset: def.key.clone(),
+            partition: step.partition.as_ref().map(|p| p.as_str().to_owned()),
+            status,
+            rows,
+            data_version: version,
+            duration: started.elapsed(),
+            message: (!message.is_empty()).then_some(message),
+        });
+    }
+    reports
+}
+
+/// Whether a step's last materialization is still valid.
+enum Freshness {
+    Fresh(MaterializationRecord),
+    Stale {
+        reason: String,
+        inputs: Vec<InputVersion>,
+    },
+}
+
+/// Decides whether `step` must run. `known` holds the data versions of inputs
+/// produced earlier in this run; the others are read from their sidecars.
+async fn freshness(
+    graph: &AssetGraph,
+    io: &IoManagers,
+    step: &Step,
+    known: &[Option<String>],
+    force: bool,
+) -> Result<Freshness, String> {
+    let mut inputs = Vec::with_capacity(step.inputs.len());
+    for (input, known) in step.inputs.iter().zip(known) {
+        let upstream = graph.asset(input.asset);
+        let data_version = match known {
+            Some(v) => v.clone(),
+            None => {
+                let upstream_io = io_of(io, &upstream.io_manager)?;
+                let record = read_record(upstream_io.as_ref(), &input.location).await?;
+                match record {
+                    Some(r) => r.data_version,
+                    None => {
+                        return Err(format!(
+                            "upstream {} has not been materialized: materialize it first, or select it too (--select +{})",
+                            input.location,
+                            graph.asset(step.asset).key
+                        ));
+                    }
+                }
+            }
+        };
+        inputs.push(InputVersion {
+            asset: upstream.key.clone(),
+            partition: input.location.partition().map(str::to_owned),
+            data_version,
+        });
+    }
+    if force {
+        return Ok(Freshness::Stale {
+            reason: "forced".into(),
+            inputs,
+        });
+    }
+    let def = graph.asset(step.asset);
+    let own_io = io_of(io, &def.io_manager)?;
+    let reason = match read_record(own_io.as_ref(), &step.location).await {
+        Ok(None) => "never materialized".to_owned(),
+        Err(e) => format!("previous provenance unreadable ({e})"),
+        Ok(Some(record)) => match record.stale_reason(&def.code_version, &inputs) {
+            None => return Ok(Freshness::Fresh(record)),
+            Some(reason) => reason,
+        },
+    };
+    Ok(Freshness::Stale { reason, inputs })
+}
+
+async fn read_record(
+    io: &dyn io_managers::IoManager,
+    location: &io_managers::Location,
+) -> Result<Option<MaterializationRecord>, String> {
+    match io.load_sidecar(location).await {
+        Ok(None) => Ok(None),
+        Ok(Some(bytes)) => MaterializationRecord::from_json(&bytes)
+            .map(Some)
+            .map_err(|e| format!("provenance sidecar of {} does not parse: {e}", io.uri(location))),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn io_of<'a>(
+    io: &'a IoManagers,
+    name: &str,
+) -> Result<&'a Arc<dyn io_managers::IoManager>, String> {
+    io.get(name)
+        .ok_or_else(|| format!("IO manager {name:?} is not registered"))
+}
+
+/// Runs one step to its report.
+async fn run_step(shared: &Shared, s: usize, known: Vec<Option<String>>) -> StepReport {
+    let started = Instant::now();
+    match try_step(shared, s, &known).await {
+        Ok(report) => report,
+        Err(message) => failed(shared, s, started, message),
+    }
+}
+
+async fn try_step(
+    shared: &Shared,
+    s: usize,
+    known: &[Option<String>],
+) -> Result<StepReport, String> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let step = &shared.plan.steps()[s];
+    let def = shared.graph.asset(step.asset);
+    let (reason, input_versions) =
+        match freshness(&shared.graph, &shared.io, step, known, shared.force).await? {
+            Freshness::Fresh(record) => {
+                return Ok(report(
+                    shared,
+                    s,
+                    StepStatus::Fresh,
+                    Some(record.rows),
+                    Some(record.data_version),
+                    started,
+                    None,
+                ));
+            }
+            Freshness::Stale { reason, inputs } => (reason, inputs),
+        };
+
+    let mut inputs = Vec::with_capacity(step.inputs.len());
+    for input in &step.inputs {
+        let io = io_of(&shared.io, &shared.graph.asset(input.asset).io_manager)?;
+        inputs.push(Input::new(io.clone(), vec![input.location.clone()]));
+    }
+    let context = AssetContext::new(
+        &def.key,
+        step.partition.clone(),
+        step.partition
+            .as_ref()
+            .and_then(|p| def.partitions.window_start(p)),
+        shared.run_id.clone(),
+    );
+    let payload = (def.compute)(StepInput { context, inputs })
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let data_version = data_version_of(&payload)
+        .map_err(|e| format!("cannot hash the output: {e}"))?
+        .to_string();
+    let own_io = io_of(&shared.io, &def.io_manager)?;
+    let receipt = match payload {
+        Payload::Nothing => StoreReceipt {
+            uri: own_io.uri(&step.location),
+            rows: 0,
+            bytes: 0,
+        },
+        ref value => own_io
+            .store(&step.location, value)
+            .await
+            .map_err(|e| format!("cannot write the output: {e}"))?,
+    };
+    let record = MaterializationRecord {
+        asset: def.key.clone(),
+        partition: step.partition.as_ref().map(|p| p.as_str().to_owned()),
+        run_id: shared.run_id.to_string(),
+        code_version: def.code_version.clone(),
+        data_version: data_version.clone(),
+        inputs: input_versions,
+        uri: receipt.uri,
+        rows: receipt.rows,
+        bytes: receipt.bytes,
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+        framework_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let sidecar = record
+        .to_json()
+        .map_err(|e| format!("cannot encode provenance: {e}"))?;
+    own_io
+        .store_sidecar(&step.location, &sidecar)
+        .await
+        .map_err(|e| format!("cannot write provenance: {e}"))?;
+    Ok(report(
+        shared,
+        s,
+        StepStatus::Materialized,
+        Some(record.rows),
+        Some(data_version),
+        started,
+        Some(reason),
+    ))
+}
+
+fn step_name(shared: &Shared, s: usize) -> String {
+    shared.plan.steps()[s].location.to_string()
+}
+
+fn report(
+    shared: &Shared,
+    s: usize,
+    status: StepStatus,
+    rows: Option<u64>,
+    data_version: Option<String>,
+    started: Instant,
+    message: Option<String>,
+) -> StepReport {
+    let step = &shared.plan.steps()[s];
+    StepReport {
+        asset: shared.graph.asset(step.asset).key.clone(),
+        partition: step.partition.as_ref().map(|p| p.as_str().to_owned()),
+        status,
+        rows,
+        data_version,
+        duration: started.elapsed(),
+        message,
+    }
+}
+
+fn failed(shared: &Shared, s: usize, started: Instant, message: String) -> StepReport {
+    report(shared, s, StepStatus::Failed, None, None, started, Some(message))
+}
+
+fn skipped(shared: &Shared, s: usize, reason: String) -> StepReport {
+    report(
+        shared,
+        s,
+        StepStatus::Skipped,
+        None,
+        None,
+        Instant::now(),
+        Some(reason),
+    )
+}

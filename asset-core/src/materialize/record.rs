@@ -1,0 +1,157 @@
+//! The provenance record of one materialization, stored as a sidecar beside
+//! the data, and the version check that decides whether a step can be skipped.
+
+use serde::{Deserialize, Serialize};
+
+/// What was materialized, from what, by which code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterializationRecord {
+    /// The asset key.
+    pub asset: String,
+    /// The partition key, if partitioned.
+    pub partition: Option<String>,
+    /// The run that produced it.
+    pub run_id: String,
+    /// The asset's code version at the time.
+    pub code_version: String,
+    /// The content hash of the output.
+    pub data_version: String,
+    /// The inputs' data versions, in dependency order.
+    pub inputs: Vec<InputVersion>,
+    /// Where the value was published.
+    pub uri: String,
+    /// Rows written.
+    pub rows: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// When the step started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When the value was published (RFC 3339, UTC).
+    pub finished_at: String,
+    /// The framework version that wrote the record.
+    pub framework_version: String,
+}
+
+/// One input of a materialization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputVersion {
+    /// The upstream asset key.
+    pub asset: String,
+    /// The upstream partition key, if partitioned.
+    pub partition: Option<String>,
+    /// The upstream data version that was read.
+    pub data_version: String,
+}
+
+impl MaterializationRecord {
+    /// Parses a sidecar.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// The sidecar bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec_pretty(self)
+    }
+
+    /// Why this record is out of date for `code_version` and `inputs`, or
+    /// `None` when it is fresh.
+    pub fn stale_reason(&self, code_version: &str, inputs: &[InputVersion]) -> Option<String> {
+        if self.code_version != code_version {
+            return Some(format!(
+                "code version changed ({} -> {})",
+                self.code_version, code_version
+            ));
+        }
+        let same_deps = self.inputs.len() == inputs.len()
+            && self
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(a, b)| a.asset == b.asset && a.partition == b.partition);
+        if !same_deps {
+            return Some("its dependencies changed".into());
+        }
+        self.inputs
+            .iter()
+            .zip(inputs)
+            .find(|(old, new)| old.data_version != new.data_version)
+            .map(|(old, new)| {
+                format!(
+                    "upstream {}{} has a new data version ({} -> {})",
+                    new.asset,
+                    new.partition
+                        .as_deref()
+                        .map(|p| format!(" [{p}]"))
+                        .unwrap_or_default(),
+                    short(&old.data_version),
+                    short(&new.data_version)
+                )
+            })
+    }
+}
+
+/// The first 8 hex digits of a version, enough for a person to compare.
+pub fn short(version: &str) -> &str {
+    version.get(..8).unwrap_or(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(asset: &str, version: &str) -> InputVersion {
+        InputVersion {
+            asset: asset.into(),
+            partition: Some("2024-01-01".into()),
+            data_version: version.into(),
+        }
+    }
+
+    fn record(code: &str, inputs: Vec<InputVersion>) -> MaterializationRecord {
+        MaterializationRecord {
+            asset: "b".into(),
+            partition: Some("2024-01-01".into()),
+            run_id: "r".into(),
+            code_version: code.into(),
+            data_version: "00".into(),
+            inputs,
+            uri: "file:///x".into(),
+            rows: 1,
+            bytes: 1,
+            started_at: String::new(),
+            finished_at: String::new(),
+            framework_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn same_code_and_inputs_is_fresh() {
+        let r = record("v1", vec![input("a", "aaaa")]);
+        assert_eq!(r.stale_reason("v1", &[input("a", "aaaa")]), None);
+    }
+
+    #[test]
+    fn each_change_has_its_reason() {
+        let r = record("v1", vec![input("a", "a1f3000000")]);
+        assert_eq!(
+            r.stale_reason("v2", &[input("a", "a1f3000000")]).as_deref(),
+            Some("code version changed (v1 -> v2)")
+        );
+        assert_eq!(
+            r.stale_reason("v1", &[input("a", "9c2e000000")]).as_deref(),
+            Some("upstream a [2024-01-01] has a new data version (a1f30000 -> 9c2e0000)")
+        );
+        assert_eq!(
+            r.stale_reason("v1", &[input("a", "a1f3000000"), input("c", "x")]).as_deref(),
+            Some("its dependencies changed")
+        );
+    }
+
+    #[test]
+    fn sidecar_round_trips() {
+        let r = record("v1", vec![input("a", "aaaa")]);
+        let back = MaterializationRecord::from_json(&r.to_json().expect("json")).expect("parse");
+        assert_eq!(back, r);
+    }
+}
