@@ -64,6 +64,7 @@ pub mod prelude {
 
 pub use arrow_array;
 pub use arrow_schema;
+pub use chrono;
 
 /// Support for generated code. Not a public API: it may change in any release.
 #[doc(hidden)]

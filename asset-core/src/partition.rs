@@ -6,7 +6,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{Days, NaiveDate, NaiveDateTime, Utc};
+use chrono::{Days, NaiveDateTime, Utc};
+
+pub use chrono::NaiveDate;
 
 use crate::error::Error;
 

@@ -1,1 +1,5 @@
-//! Integration tests live in tests/tests/.
+//! Fixtures for the cross-crate integration tests: small pipelines built at
+//! run time (asset factories) whose behaviour a test can steer — fail, panic
+//! or sleep in a chosen asset — so whole runs can be checked end to end.
+
+pub mod fixtures;

@@ -1,0 +1,43 @@
+//! Benchmarks, run with `cargo run --release -p bench -- all` (or one of
+//! `layered`, `steps`, `concurrency`, `throughput`).
+//!
+//! Figures are wall-clock times on the machine at hand; each benchmark prints
+//! its setup so the numbers can be compared with the book's performance page.
+
+mod concurrency;
+mod graphs;
+mod layered;
+mod measure;
+mod steps;
+mod throughput;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        [] | ["all"] => layered::run()
+            .and_then(|()| steps::run())
+            .and_then(|()| concurrency::run())
+            .and_then(|()| throughput::run()),
+        ["layered"] => layered::run(),
+        ["steps"] => steps::run(),
+        ["concurrency"] => concurrency::run(),
+        ["throughput"] => throughput::run(),
+        // Child processes the benchmarks spawn to measure cold whole-process
+        // runs and per-process peak memory.
+        ["child-layered", root] => layered::child(root),
+        ["child-throughput", mode, dir] => throughput::child(mode, dir),
+        _ => Err(format!(
+            "usage: bench [all|layered|steps|concurrency|throughput], got {args:?}"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Run-time asset graphs for tests.
+//!
+//! Every table has the benchmark schema `id int64, value float64, key utf8`
+//! and is a deterministic function of the asset key, the partition key and
+//! the inputs, so reruns produce identical data.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use asset_core::asset::definition::StepInput;
+use asset_core::io::{Payload, TableData};
+use asset_core::{AssetDef, AssetError, PartitionsDef};
+
+/// How fixture assets misbehave.
+#[derive(Debug, Clone, Default)]
+pub struct Behaviour {
+    /// Assets whose function returns an error.
+    pub fail: HashSet<String>,
+    /// Assets whose function panics.
+    pub panic: HashSet<String>,
+    /// How long every asset sleeps (blocking) before returning.
+    pub sleep: Duration,
+    /// A code version for every asset (changing it makes everything stale).
+    pub code_version: String,
+    /// Rows per table.
+    pub rows: usize,
+}
+
+impl Behaviour {
+    /// Well-behaved assets of `rows` rows.
+    pub fn ok(rows: usize) -> Self {
+        Self {
+            rows,
+            code_version: "1".into(),
+            ..Self::default()
+        }
+    }
+
+    /// Read from the environment (for the fixture binary): `FIXTURE_FAIL`
+    /// and `FIXTURE_PANIC` (comma lists of assets), `FIXTURE_SLEEP_MS`,
+    /// `FIXTURE_CODE_VERSION`, `FIXTURE_ROWS`.
+    pub fn from_env() -> Self {
+        let list = |name: &str| -> HashSet<String> {
+            std::env::var(name)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let number = |name: &str, default: u64| -> u64 {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        Self {
+            fail: list("FIXTURE_FAIL"),
+            panic: list("FIXTURE_PANIC"),
+            sleep: Duration::from_millis(number("FIXTURE_SLEEP_MS", 0)),
+            code_version: std::env::var("FIXTURE_CODE_VERSION").unwrap_or_else(|_| "1".into()),
+            rows: usize::try_from(number("FIXTURE_ROWS", 100)).unwrap_or(100),
+        }
+    }
+}
+
+/// The schema of every fixture table.
+pub fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("key", DataType::Utf8, false),
+    ]))
+}
+
+/// A table of `rows` rows seeded by `seed`.
+pub fn table(rows: usize, seed: f64) -> Result<RecordBatch, AssetError> {
+    let ids = Int64Array::from_iter_values(0..rows as i64);
+    let values = Float64Array::from_iter_values((0..rows).map(|i| seed + i as f64));
+    let keys = StringArray::from_iter_values((0..rows).map(|i| format!("k{}", i % 97)));
+    Ok(RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(ids) as ArrayRef,
+            Arc::new(values) as ArrayRef,
+            Arc::new(keys) as ArrayRef,
+        ],
+    )?)
+}
+
+/// A fixture asset: sums the `value` columns of its inputs (plus a seed from
+/// its key and partition) into a new table.
+pub fn asset(
+    key: &str,
+    deps: &[&str],
+    partitions: PartitionsDef,
+    behaviour: &Behaviour,
+) -> AssetDef {
+    let name = key.to_owned();
+    let behaviour = behaviour.clone();
+    let mut def = AssetDef::new(key, move |input: StepInput| {
+        let name = name.clone();
+        let behaviour = behaviour.clone();
+        Box::pin(async move { compute(&name, &behaviour, input).await })
+    })
+    .with_partitions(partitions)
+    .with_code_version(behaviour_code_version(key, deps))
+    .with_description(format!("Fixture asset {key}."));
+    for dep in deps {
+        def = def.with_dependency(*dep);
+    }
+    def
+}
+
+fn behaviour_code_version(key: &str, deps: &[&str]) -> String {
+    format!("{key}<-{}", deps.join("+"))
+}
+
+async fn compute(
+    name: &str,
+    behaviour: &Behaviour,
+    input: StepInput,
+) -> Result<Payload, AssetError> {
+    let mut seed: f64 = input
+        .context
+        .partition()
+        .map_or(0.0, |p| p.bytes().map(f64::from).sum());
+    seed += name.len() as f64;
+    for upstream in &input.inputs {
+        if let Payload::Table(t) = upstream.load_one().await? {
+            for batch in &t.batches {
+                if let Some(values) = batch.column(1).as_any().downcast_ref::<Float64Array>() {
+                    seed += values.iter().flatten().take(3).sum::<f64>();
+                }
+            }
+        }
+    }
+    if !behaviour.sleep.is_zero() {
+        let sleep = behaviour.sleep;
+        asset_core::asset::run::run_blocking(move || std::thread::sleep(sleep)).await?;
+    }
+    if behaviour.panic.contains(name) {
+        panic!("fixture asset {name} was told to panic");
+    }
+    if behaviour.fail.contains(name) {
+        return Err(AssetError::msg(format!(
+            "fixture asset {name} was told to fail"
+        )));
+    }
+    let batch = table(behaviour.rows, seed)?;
+    Ok(Payload::Table(TableData::from(batch)))
+}
+
+/// Daily partitions from 2024-01-01.
+pub fn daily() -> PartitionsDef {
+    PartitionsDef::Daily {
+        start: chrono_start(),
+    }
+}
+
+fn chrono_start() -> asset_core::partition::NaiveDate {
+    asset_core::partition::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
+}
+
+/// A diamond with an independent branch and an unpartitioned lookup:
+///
+/// ```text
+/// lookup ─┐
+/// source ─┼─> left ──┐
+///         └─> right ─┴─> joined
+/// other (independent)
+/// ```
+pub fn diamond(behaviour: &Behaviour) -> Vec<AssetDef> {
+    let code = |mut def: AssetDef| {
+        def.code_version = format!("{}#{}", def.code_version, behaviour.code_version);
+        def
+    };
+    vec![
+        code(asset(
+            "lookup",
+            &[],
+            PartitionsDef::Unpartitioned,
+            behaviour,
+        )),
+        code(asset("source", &[], daily(), behaviour)),
+        code(asset("left", &["source", "lookup"], daily(), behaviour)),
+        code(asset("right", &["source"], daily(), behaviour)),
+        code(asset("joined", &["left", "right"], daily(), behaviour)),
+        code(asset("other", &[], daily(), behaviour)),
+    ]
+}
+
+/// `layers` layers of `width` unpartitioned assets; asset i of layer k > 0
+/// reads assets i and (i + 1) mod width of layer k - 1.
+pub fn layered(layers: usize, width: usize, behaviour: &Behaviour) -> Vec<AssetDef> {
+    let name = |k: usize, i: usize| format!("l{k:02}_a{i:02}");
+    let mut defs = Vec::with_capacity(layers * width);
+    for k in 0..layers {
+        for i in 0..width {
+            let deps: Vec<String> = if k == 0 {
+                Vec::new()
+            } else {
+                let mut d = vec![name(k - 1, i), name(k - 1, (i + 1) % width)];
+                d.dedup();
+                d
+            };
+            let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+            defs.push(asset(
+                &name(k, i),
+                &deps,
+                PartitionsDef::Unpartitioned,
+                behaviour,
+            ));
+        }
+    }
+    defs
+}

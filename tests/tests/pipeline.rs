@@ -1,0 +1,296 @@
+//! Whole runs through the library API, in temporary roots.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use asset_core::graph::AssetGraph;
+use asset_core::graph::Selection;
+use asset_core::io::Payload;
+use asset_core::materialize::Materializer;
+use asset_core::materialize::{MaterializeOptions, StepStatus};
+use asset_core::testing::TestPipeline;
+use asset_core::{AssetDef, Registry};
+use integration_tests::fixtures::{self, Behaviour};
+
+const DAY: &str = "2024-01-02";
+
+fn pipeline(behaviour: &Behaviour) -> TestPipeline {
+    TestPipeline::from_assets(fixtures::diamond(behaviour)).expect("valid graph")
+}
+
+fn status(report: &asset_core::materialize::RunReport, asset: &str) -> StepStatus {
+    let partition = if asset == "lookup" { None } else { Some(DAY) };
+    report
+        .step(asset, partition)
+        .expect("step in report")
+        .status
+}
+
+#[test]
+fn first_run_materializes_every_selected_step() {
+    let p = pipeline(&Behaviour::ok(10));
+    let report = p.materialize("*", Some(DAY)).expect("runs");
+    assert!(report.succeeded(), "{}", report.summary_table());
+    assert_eq!(report.count(StepStatus::Materialized), 6);
+    assert!(
+        p.root()
+            .join("joined")
+            .join(DAY)
+            .join("data.parquet")
+            .is_file()
+    );
+    assert!(p.root().join("lookup").join("data.parquet").is_file());
+    assert!(
+        p.root()
+            .join("joined")
+            .join(DAY)
+            .join("_provenance.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn second_run_recomputes_nothing_and_force_recomputes_everything() {
+    let p = pipeline(&Behaviour::ok(10));
+    p.materialize("*", Some(DAY)).expect("first run");
+    let again = p.materialize("*", Some(DAY)).expect("second run");
+    assert_eq!(
+        again.count(StepStatus::Fresh),
+        6,
+        "{}",
+        again.summary_table()
+    );
+    let forced = p
+        .run(MaterializeOptions {
+            partition: Some(DAY.into()),
+            force: true,
+            ..MaterializeOptions::default()
+        })
+        .expect("forced run");
+    assert_eq!(forced.count(StepStatus::Materialized), 6);
+}
+
+#[test]
+fn rerun_overwrites_with_identical_bytes() {
+    let p = pipeline(&Behaviour::ok(10));
+    p.materialize("*", Some(DAY)).expect("first run");
+    let file = p.root().join("joined").join(DAY).join("data.parquet");
+    let before = std::fs::read(&file).expect("read");
+    let options = MaterializeOptions {
+        partition: Some(DAY.into()),
+        force: true,
+        ..MaterializeOptions::default()
+    };
+    p.run(options).expect("forced run");
+    assert_eq!(std::fs::read(&file).expect("read"), before);
+    let entries: Vec<_> = std::fs::read_dir(file.parent().expect("dir"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut entries = entries;
+    entries.sort();
+    assert_eq!(entries, ["_provenance.json", "data.parquet"]);
+}
+
+/// A materializer over `assets` on the storage root of `p`.
+fn on_same_root(p: &TestPipeline, assets: Vec<AssetDef>) -> Materializer {
+    let graph = AssetGraph::build(Registry::from_defs(assets).expect("valid")).expect("valid");
+    Materializer::new(graph, p.materializer().io_managers().clone())
+}
+
+#[test]
+fn code_change_reruns_that_asset_and_identical_output_cuts_off_downstream() {
+    let p = pipeline(&Behaviour::ok(10));
+    p.materialize("*", Some(DAY)).expect("first run");
+    let mut assets = fixtures::diamond(&Behaviour::ok(10));
+    for a in &mut assets {
+        if a.key == "source" {
+            a.code_version = "source-v2".into();
+        }
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let report = rt
+        .block_on(on_same_root(&p, assets).run(&MaterializeOptions {
+            partition: Some(DAY.into()),
+            ..MaterializeOptions::default()
+        }))
+        .expect("runs");
+    let source = report.step("source", Some(DAY)).expect("step");
+    assert_eq!(source.status, StepStatus::Materialized);
+    let reason = source.message.clone().unwrap_or_default();
+    assert!(reason.starts_with("code version changed"), "{reason}");
+    // The function is the same, so the data is too: nothing downstream reruns.
+    for asset in ["left", "right", "joined", "other"] {
+        assert_eq!(status(&report, asset), StepStatus::Fresh, "{asset}");
+    }
+}
+
+#[test]
+fn new_upstream_data_reruns_downstream_with_the_reason() {
+    let p = pipeline(&Behaviour::ok(10));
+    p.materialize("*", Some(DAY)).expect("first run");
+    // More rows upstream: new data version, downstream must rerun.
+    let bigger = Behaviour::ok(11);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let report = rt
+        .block_on(
+            on_same_root(&p, fixtures::diamond(&bigger)).run(&MaterializeOptions {
+                selection: Selection::parse("source").expect("parses"),
+                partition: Some(DAY.into()),
+                force: true,
+                ..MaterializeOptions::default()
+            }),
+        )
+        .expect("runs");
+    assert_eq!(status(&report, "source"), StepStatus::Materialized);
+    let report = p.materialize("right", Some(DAY)).expect("runs");
+    let right = report.step("right", Some(DAY)).expect("step");
+    assert_eq!(right.status, StepStatus::Materialized);
+    let reason = right.message.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with("upstream source [2024-01-02] has a new data version"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn failed_step_skips_downstream_and_independent_branches_finish() {
+    let behaviour = Behaviour {
+        fail: HashSet::from(["left".to_owned()]),
+        ..Behaviour::ok(10)
+    };
+    let p = pipeline(&behaviour);
+    let report = p.materialize("*", Some(DAY)).expect("runs");
+    assert!(!report.succeeded());
+    assert_eq!(status(&report, "left"), StepStatus::Failed);
+    assert_eq!(status(&report, "joined"), StepStatus::Skipped);
+    assert_eq!(status(&report, "right"), StepStatus::Materialized);
+    assert_eq!(status(&report, "other"), StepStatus::Materialized);
+    let left = report.step("left", Some(DAY)).expect("left");
+    assert!(
+        left.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("told to fail")
+    );
+    assert!(
+        !p.root().join("left").join(DAY).exists(),
+        "nothing published for the failed step"
+    );
+}
+
+#[test]
+fn panicking_asset_is_that_steps_failure_only() {
+    let behaviour = Behaviour {
+        panic: HashSet::from(["right".to_owned()]),
+        ..Behaviour::ok(10)
+    };
+    let report = pipeline(&behaviour)
+        .materialize("*", Some(DAY))
+        .expect("runs");
+    assert_eq!(status(&report, "right"), StepStatus::Failed);
+    let msg = report
+        .step("right", Some(DAY))
+        .and_then(|s| s.message.clone());
+    assert!(msg.as_deref().unwrap_or("").contains("panicked"), "{msg:?}");
+    assert_eq!(status(&report, "joined"), StepStatus::Skipped);
+    assert_eq!(status(&report, "left"), StepStatus::Materialized);
+}
+
+#[test]
+fn corrupt_upstream_file_fails_the_reader_naming_the_file() {
+    let p = pipeline(&Behaviour::ok(10));
+    p.materialize("source", Some(DAY)).expect("source");
+    let file = p.root().join("source").join(DAY).join("data.parquet");
+    std::fs::write(&file, b"PAR1 this is not parquet").expect("corrupt it");
+    let report = p.materialize("right+", Some(DAY)).expect("runs");
+    assert_eq!(status(&report, "right"), StepStatus::Failed);
+    let msg = report
+        .step("right", Some(DAY))
+        .and_then(|s| s.message.clone())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("source") && msg.contains("data.parquet"),
+        "{msg}"
+    );
+    assert_eq!(status(&report, "joined"), StepStatus::Skipped);
+    assert_eq!(
+        std::fs::read(&file).expect("read"),
+        b"PAR1 this is not parquet",
+        "untouched"
+    );
+}
+
+#[test]
+fn upstream_never_materialized_is_a_clear_failure() {
+    let p = pipeline(&Behaviour::ok(10));
+    let report = p.materialize("right", Some(DAY)).expect("runs");
+    let msg = report
+        .step("right", Some(DAY))
+        .and_then(|s| s.message.clone())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("has not been materialized") && msg.contains("+right"),
+        "{msg}"
+    );
+}
+
+/// Four independent assets that each record how many steps run at once.
+fn concurrency_probe(running: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> Vec<AssetDef> {
+    (0..4)
+        .map(|i| {
+            let (running, peak) = (running.clone(), peak.clone());
+            AssetDef::new(format!("probe{i}"), move |_| {
+                let (running, peak) = (running.clone(), peak.clone());
+                Box::pin(async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    // Long enough for the scheduler to start every ready step.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(Payload::Nothing)
+                })
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn independent_steps_run_concurrently_but_never_more_than_jobs() {
+    for jobs in [1, 2, 4] {
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let p = TestPipeline::from_assets(concurrency_probe(running, peak.clone())).expect("ok");
+        let report = p
+            .run(MaterializeOptions {
+                jobs,
+                ..MaterializeOptions::default()
+            })
+            .expect("runs");
+        assert!(report.succeeded());
+        assert_eq!(peak.load(Ordering::SeqCst), jobs, "jobs = {jobs}");
+    }
+}
+
+#[test]
+fn dry_run_reports_without_writing() {
+    let p = pipeline(&Behaviour::ok(10));
+    let report = p
+        .run(MaterializeOptions {
+            partition: Some(DAY.into()),
+            dry_run: true,
+            ..MaterializeOptions::default()
+        })
+        .expect("runs");
+    assert_eq!(report.count(StepStatus::WouldRun), 6);
+    assert!(!p.root().join("source").exists());
+}
+
+#[test]
+fn partitioned_selection_without_partition_is_a_usage_error() {
+    let p = pipeline(&Behaviour::ok(10));
+    let err = p.materialize("*", None).expect_err("needs a partition");
+    assert!(err.is_usage());
+    assert!(err.to_string().contains("--partition"), "{err}");
+}
