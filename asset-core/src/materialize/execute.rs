@@ -207,7 +207,7 @@ pub(super) async fn dry_run(
 
 /// Whether a step's last materialization is still valid.
 enum Freshness {
-    Fresh(MaterializationRecord),
+    Fresh(Box<MaterializationRecord>),
     Stale {
         reason: String,
         inputs: Vec<InputVersion>,
@@ -261,7 +261,7 @@ async fn freshness(
         Ok(None) => "never materialized".to_owned(),
         Err(e) => format!("previous provenance unreadable ({e})"),
         Ok(Some(record)) => match record.stale_reason(&def.code_version, &inputs) {
-            None => return Ok(Freshness::Fresh(record)),
+            None => return Ok(Freshness::Fresh(Box::new(record))),
             Some(reason) => reason,
         },
     };

@@ -48,7 +48,7 @@ pub fn batch_into_table(batch: RecordBatch) -> Result<TableData, AssetError> {
 pub fn batch_from_table(table: TableData) -> Result<RecordBatch, AssetError> {
     match table.batches.len() {
         0 => Ok(RecordBatch::new_empty(table.schema)),
-        1 => Ok(table.batches.into_iter().next().unwrap_or_else(|| unreachable_batch())),
+        1 => Ok(table.batches.into_iter().next().unwrap_or_else(unreachable_batch)),
         _ => Ok(arrow_select::concat::concat_batches(&table.schema, &table.batches)?),
     }
 }
