@@ -1,0 +1,6 @@
+use asset_core::prelude::*;
+
+#[asset]
+pub struct Sessions(RecordBatch);
+
+fn main() {}

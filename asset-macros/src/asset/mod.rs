@@ -1,0 +1,418 @@
+//! `#[asset]`: registers a function as an asset.
+//!
+//! The expansion keeps the user's function unchanged and adds, inside one
+//! `const _: () = { ... };` block:
+//!
+//! * `impl Asset for T` for the returned type `T` (spanned at `T`, so two
+//!   assets returning one type conflict there), unless the asset is unit;
+//! * never-called checks, spanned at each parameter's type (and at `T`), so
+//!   rustc's "not an asset" / "not a table" message lands on the bad token;
+//! * `__compute`: loads the inputs, calls the function, encodes its value;
+//! * `__build`: the asset's `AssetDef`;
+//! * an `inventory::submit!` of the key and `__build`.
+
+mod day;
+mod description;
+mod options;
+mod signature;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Item, ItemFn, Type};
+
+use crate::code_version;
+use crate::diagnostics::Errors;
+use options::{AssetOptions, Partitions};
+use signature::{Output, Param, Signature};
+
+/// Expands `#[asset(args)] item`. Errors come out as `compile_error!`s
+/// beside the item, which is always emitted unchanged.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let options = options::parse(args, &mut errors);
+    let function = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(function)) => function,
+        Ok(other) => {
+            errors.push(syn::Error::new_spanned(
+                item_head(&other),
+                signature::NOT_A_FREE_FUNCTION,
+            ));
+            return with_errors(item, errors);
+        }
+        // Syntax rustc will report itself, or syntax newer than syn's:
+        // either way say what syn could not parse, like `#[tokio::main]`.
+        Err(error) => {
+            errors.push(error);
+            return with_errors(item, errors);
+        }
+    };
+    let Some(signature) = signature::read(&function, &mut errors) else {
+        return with_errors(item, errors);
+    };
+    // Option mistakes still get a full expansion (with defaults for the bad
+    // options) so that assets downstream of this one compile cleanly.
+    let generated = generate(&function, &options, &signature);
+    let mut out = item;
+    out.extend(generated);
+    out.extend(errors.into_compile_errors());
+    out
+}
+
+/// The item unchanged, followed by the errors.
+fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
+    let mut out = item;
+    out.extend(errors.into_compile_errors());
+    out
+}
+
+/// The start of an item, for an error span: `struct Name`, `impl Trait for T`...
+fn item_head(item: &Item) -> TokenStream {
+    fn head(keyword: &dyn ToTokens, name: &dyn ToTokens) -> TokenStream {
+        quote!(#keyword #name)
+    }
+    match item {
+        Item::Struct(s) => head(&s.struct_token, &s.ident),
+        Item::Enum(e) => head(&e.enum_token, &e.ident),
+        Item::Union(u) => head(&u.union_token, &u.ident),
+        Item::Trait(t) => head(&t.trait_token, &t.ident),
+        Item::Mod(m) => head(&m.mod_token, &m.ident),
+        Item::Const(c) => head(&c.const_token, &c.ident),
+        Item::Static(s) => head(&s.static_token, &s.ident),
+        Item::Type(t) => head(&t.type_token, &t.ident),
+        Item::Impl(i) => head(&i.impl_token, &i.self_ty),
+        other => other.to_token_stream(),
+    }
+}
+
+/// Everything `#[asset]` adds after the function.
+fn generate(function: &ItemFn, options: &AssetOptions, signature: &Signature) -> TokenStream {
+    let key = match &options.name {
+        Some(name) => name.value(),
+        None => syn::ext::IdentExt::unraw(&function.sig.ident).to_string(),
+    };
+    let io = options
+        .io
+        .as_ref()
+        .map_or_else(|| options::DEFAULT_IO.to_owned(), |io| io.value());
+    let asset_impl = signature
+        .output
+        .value
+        .as_ref()
+        .map(|ty| asset_impl(ty, &key, &io));
+    let checks = checks(signature, &io);
+    let compute = compute(function, signature);
+    let build = build(function, options, signature, &key, &io);
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #asset_impl
+            #checks
+            #compute
+            #build
+            ::asset_core::__private::inventory::submit! {
+                ::asset_core::__private::AssetRegistration {
+                    key: #key,
+                    build: __build,
+                }
+            }
+        };
+    }
+}
+
+/// `impl Asset for T`, spanned at `T`.
+fn asset_impl(ty: &Type, key: &str, io: &str) -> TokenStream {
+    let codec = codec(io, ty.span());
+    quote_spanned! {ty.span()=>
+        #[automatically_derived]
+        impl ::asset_core::__private::Asset for #ty {
+            const KEY: &'static str = #key;
+            fn encode(
+                self,
+            ) -> ::core::result::Result<
+                ::asset_core::__private::Payload,
+                ::asset_core::__private::AssetError,
+            > {
+                <#codec as ::asset_core::__private::Codec<Self>>::encode(self)
+            }
+            fn decode(
+                payload: ::asset_core::__private::Payload,
+            ) -> ::core::result::Result<Self, ::asset_core::__private::AssetError> {
+                <#codec as ::asset_core::__private::Codec<Self>>::decode(payload)
+            }
+        }
+    }
+}
+
+/// Never-called checks that put rustc's trait errors on the user's tokens:
+/// each dependency parameter's type must be an `AssetParam` (rustc then
+/// prints `AssetParam`'s "not an asset" message at the parameter), and the
+/// value type must be storable by its codec (for a table, rustc prints the
+/// `Table` trait's message at the return type).
+///
+/// Each check is the same expression, with the same span, as the use of that
+/// bound in `__build` and `__compute`, so rustc's diagnostics are identical
+/// and it prints one message per mistake, not one per use.
+fn checks(signature: &Signature, io: &str) -> TokenStream {
+    let params = signature.params.iter().filter_map(|param| match param {
+        Param::Dependency(ty) => Some(quote_spanned! {ty.span()=>
+            let _ = <#ty as ::asset_core::__private::AssetParam>::declare;
+        }),
+        Param::Context => None,
+    });
+    let value = signature.output.value.as_ref().map(|ty| {
+        let kind = payload_kind(ty, io);
+        quote!(let _ = #kind;)
+    });
+    quote! {
+        #[allow(dead_code)]
+        fn __checks() {
+            #(#params)*
+            #value
+        }
+    }
+}
+
+/// The codec that stores values for the IO manager `io`, spanned at `span`.
+fn codec(io: &str, span: Span) -> TokenStream {
+    if io == "json" {
+        quote_spanned!(span=> ::asset_core::__private::JsonCodec)
+    } else {
+        quote_spanned!(span=> ::asset_core::__private::TableCodec)
+    }
+}
+
+/// `<Codec as Codec<T>>::KIND`, spanned at `T`.
+fn payload_kind(ty: &Type, io: &str) -> TokenStream {
+    let codec = codec(io, ty.span());
+    quote_spanned!(ty.span()=> <#codec as ::asset_core::__private::Codec<#ty>>::KIND)
+}
+
+/// `__compute`: the type-erased step function.
+fn compute(function: &ItemFn, signature: &Signature) -> TokenStream {
+    let name = &function.sig.ident;
+    let uses_context = signature.params.iter().any(|p| matches!(p, Param::Context));
+    let has_inputs = signature
+        .params
+        .iter()
+        .any(|p| matches!(p, Param::Dependency(_)));
+    let take_context = uses_context.then(|| quote!(let __context = input.context;));
+    let take_inputs = has_inputs.then(|| quote!(let mut __inputs = input.inputs.into_iter();));
+    let mut loads = Vec::new();
+    let mut args = Vec::new();
+    for (i, param) in signature.params.iter().enumerate() {
+        match param {
+            Param::Context => args.push(quote!(&__context)),
+            Param::Dependency(ty) => {
+                let arg = format_ident!("__arg{}", i);
+                loads.push(quote! {
+                    let #arg = <#ty as ::asset_core::__private::AssetParam>::load(
+                        ::asset_core::__private::StepInput::next_input(&mut __inputs)?,
+                    )
+                    .await?;
+                });
+                args.push(arg.to_token_stream());
+            }
+        }
+    }
+    let call = if function.sig.asyncness.is_some() {
+        quote!(#name(#(#args),*).await)
+    } else {
+        quote!(::asset_core::__private::run_blocking(move || #name(#(#args),*)).await?)
+    };
+    let Output { value, fallible } = &signature.output;
+    let result = if *fallible {
+        quote!(#call.map_err(::core::convert::Into::<::asset_core::__private::AssetError>::into)?)
+    } else {
+        call
+    };
+    let encode = match value {
+        Some(ty) => quote! {
+            let __value = #result;
+            <#ty as ::asset_core::__private::Asset>::encode(__value)
+        },
+        None => quote! {
+            #result;
+            <::asset_core::__private::NothingCodec as ::asset_core::__private::Codec<()>>::encode(())
+        },
+    };
+    quote! {
+        fn __compute(
+            input: ::asset_core::__private::StepInput,
+        ) -> ::asset_core::__private::BoxFuture<
+            'static,
+            ::core::result::Result<
+                ::asset_core::__private::Payload,
+                ::asset_core::__private::AssetError,
+            >,
+        > {
+            ::asset_core::__private::Box::pin(async move {
+                #take_context
+                #take_inputs
+                #(#loads)*
+                #encode
+            })
+        }
+    }
+}
+
+/// `__build`: the asset's definition.
+fn build(
+    function: &ItemFn,
+    options: &AssetOptions,
+    signature: &Signature,
+    key: &str,
+    io: &str,
+) -> TokenStream {
+    let description = description::from_doc_comment(&function.attrs);
+    let code_version = options
+        .code_version
+        .as_ref()
+        .map_or_else(|| code_version::of_function(function), |v| v.value());
+    let dependency_types: Vec<&Type> = signature
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            Param::Dependency(ty) => Some(&**ty),
+            Param::Context => None,
+        })
+        .collect();
+    let dependencies = if dependency_types.is_empty() {
+        quote!(let dependencies = ::asset_core::__private::Vec::new();)
+    } else {
+        quote! {
+            let mut dependencies = ::asset_core::__private::Vec::new();
+            #(<#dependency_types as ::asset_core::__private::AssetParam>::declare(&mut dependencies);)*
+        }
+    };
+    let partitions = match &options.partitions {
+        None => quote!(::asset_core::__private::PartitionsDef::Unpartitioned),
+        Some(Partitions::Daily { start }) => {
+            quote!(::asset_core::__private::PartitionsDef::daily(#start)?)
+        }
+    };
+    let payload_kind = match &signature.output.value {
+        Some(ty) => payload_kind(ty, io),
+        None => quote!(::asset_core::__private::PayloadKind::Nothing),
+    };
+    let name_span = function.sig.ident.span();
+    let file = quote_spanned!(name_span=> ::core::file!());
+    let line = quote_spanned!(name_span=> ::core::line!());
+    quote! {
+        fn __build() -> ::core::result::Result<
+            ::asset_core::__private::AssetDef,
+            ::asset_core::Error,
+        > {
+            #dependencies
+            ::core::result::Result::Ok(::asset_core::__private::AssetDef {
+                key: ::asset_core::__private::String::from(#key),
+                description: ::asset_core::__private::String::from(#description),
+                dependencies,
+                partitions: #partitions,
+                code_version: ::asset_core::__private::String::from(#code_version),
+                io_manager: ::asset_core::__private::String::from(#io),
+                payload_kind: #payload_kind,
+                source: ::core::option::Option::Some(::asset_core::__private::SourceLocation {
+                    file: #file,
+                    line: #line,
+                }),
+                compute: ::std::sync::Arc::new(__compute),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expanded(args: TokenStream, item: TokenStream) -> String {
+        expand(args, item).to_string()
+    }
+
+    #[test]
+    fn sync_functions_run_off_the_async_workers() {
+        let out = expanded(
+            quote!(partitions = daily("2024-01-01")),
+            quote!(
+                fn sessions(ctx: &AssetContext, clicks: Clicks) -> Result<Sessions> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            out.contains("run_blocking (move || sessions (& __context , __arg1))"),
+            "{out}"
+        );
+        assert!(
+            out.contains("impl :: asset_core :: __private :: Asset for Sessions"),
+            "{out}"
+        );
+        assert!(
+            out.contains("PartitionsDef :: daily (\"2024-01-01\") ?"),
+            "{out}"
+        );
+        assert!(out.contains("inventory :: submit !"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn async_functions_are_awaited_directly() {
+        let out = expanded(
+            quote!(),
+            quote!(
+                async fn a(b: B) -> A {
+                    todo!()
+                }
+            ),
+        );
+        assert!(out.contains("let __value = a (__arg0) . await ;"), "{out}");
+        assert!(!out.contains("run_blocking"), "{out}");
+    }
+
+    #[test]
+    fn unit_assets_have_no_asset_impl() {
+        let out = expanded(
+            quote!(),
+            quote!(
+                fn a(b: B) -> Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(
+            !out.contains("impl :: asset_core :: __private :: Asset"),
+            "{out}"
+        );
+        assert!(out.contains("PayloadKind :: Nothing"), "{out}");
+        assert!(out.contains("NothingCodec"), "{out}");
+    }
+
+    #[test]
+    fn json_io_uses_the_json_codec() {
+        let out = expanded(
+            quote!(io = "json"),
+            quote!(
+                fn a() -> A {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            out.contains("JsonCodec") && !out.contains("TableCodec"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_mistake_keeps_the_item_and_adds_one_error() {
+        let out = expanded(
+            quote!(),
+            quote!(
+                struct A;
+            ),
+        );
+        assert!(out.starts_with("struct A ;"), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+    }
+}
