@@ -9,6 +9,7 @@ use std::fmt;
 use std::io::Write;
 use std::sync::Arc;
 
+use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -59,7 +60,13 @@ pub fn data_version_of(payload: &Payload) -> Result<DataVersion, arrow_schema::A
                 if batch.num_rows() == 0 {
                     continue;
                 }
-                let batch = batch.clone().with_schema(bare.clone())?;
+                // `with_schema` refuses a schema with less metadata than the
+                // batch's own, so rebuild the batch over the bare schema.
+                let batch = RecordBatch::try_new_with_options(
+                    bare.clone(),
+                    batch.columns().to_vec(),
+                    &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+                )?;
                 writer.write(&batch)?;
             }
             writer.finish()?;
@@ -78,7 +85,7 @@ pub fn data_version_of(payload: &Payload) -> Result<DataVersion, arrow_schema::A
 mod tests {
     use super::*;
     use crate::payload::TableData;
-    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_array::Int64Array;
     use std::collections::HashMap;
 
     fn table(values: &[i64], metadata: HashMap<String, String>) -> Payload {

@@ -16,6 +16,7 @@
 //! The [`IoManager`] trait lives here rather than in `asset-core` so that the
 //! engine can depend on its default implementations without a cycle.
 
+mod blocking;
 mod data_version;
 mod error;
 mod io_manager;

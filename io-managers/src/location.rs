@@ -90,8 +90,13 @@ mod tests {
 
     #[test]
     fn keys_that_could_escape_the_root_are_refused() {
-        for bad in ["", ".", "..", "a/b", "../x", "a\\b", "a\0b", ".hidden", "_tmp"] {
-            assert!(validate_key("partition key", bad).is_err(), "{bad:?} accepted");
+        for bad in [
+            "", ".", "..", "a/b", "../x", "a\\b", "a\0b", ".hidden", "_tmp",
+        ] {
+            assert!(
+                validate_key("partition key", bad).is_err(),
+                "{bad:?} accepted"
+            );
         }
         assert!(validate_key("asset key", &"x".repeat(201)).is_err());
     }
@@ -99,7 +104,10 @@ mod tests {
     #[test]
     fn ordinary_keys_are_accepted() {
         for good in ["2024-01-01", "events", "eu", "2024-01-01|eu", "a.b"] {
-            assert!(validate_key("partition key", good).is_ok(), "{good:?} refused");
+            assert!(
+                validate_key("partition key", good).is_ok(),
+                "{good:?} refused"
+            );
         }
     }
 

@@ -71,9 +71,12 @@ impl IoManager for MemoryIoManager {
     fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>> {
         Box::pin(async move {
             let values = self.values.lock().map_err(|_| poisoned(self, location))?;
-            values.get(location).cloned().ok_or_else(|| Error::NotFound {
-                uri: self.uri(location),
-            })
+            values
+                .get(location)
+                .cloned()
+                .ok_or_else(|| Error::NotFound {
+                    uri: self.uri(location),
+                })
         })
     }
 
@@ -122,6 +125,9 @@ mod tests {
         assert!(matches!(io.load(&loc).await, Ok(Payload::Document(_))));
         assert_eq!(io.load_sidecar(&loc).await.expect("load"), None);
         io.store_sidecar(&loc, b"{}").await.expect("store sidecar");
-        assert_eq!(io.load_sidecar(&loc).await.expect("load"), Some(b"{}".to_vec()));
+        assert_eq!(
+            io.load_sidecar(&loc).await.expect("load"),
+            Some(b"{}".to_vec())
+        );
     }
 }

@@ -1,0 +1,320 @@
+//! Small structured values (model parameters, metrics) as JSON documents.
+//!
+//! Layout under the storage root, one folder per asset-partition:
+//!
+//! ```text
+//! <root>/<asset>/<partition>/data.json
+//! <root>/<asset>/<partition>/_provenance.json
+//! <root>/<asset>/data.json                     (unpartitioned assets)
+//! ```
+//!
+//! Documents are pretty-printed with object keys sorted, so the same value
+//! always gives the same bytes (diffable, and stable under reruns whatever
+//! serde_json's map order), and published with one atomic PUT.
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use object_store::path::Path;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::io_manager::{IoManager, StoreReceipt};
+use crate::location::Location;
+use crate::payload::{Payload, PayloadKind};
+use crate::root::StorageRoot;
+
+/// Stores [`Payload::Document`]s as JSON files under a [`StorageRoot`].
+#[derive(Debug, Clone)]
+pub struct JsonIoManager {
+    name: String,
+    root: StorageRoot,
+}
+
+impl JsonIoManager {
+    /// The file name of the document in each asset-partition folder.
+    pub const DATA_FILE_NAME: &'static str = "data.json";
+
+    /// A JSON IO manager named `"json"`.
+    pub fn new(root: StorageRoot) -> Self {
+        Self {
+            name: "json".to_owned(),
+            root,
+        }
+    }
+
+    /// Registers this IO manager under another name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The storage root.
+    pub fn root(&self) -> &StorageRoot {
+        &self.root
+    }
+
+    /// The store path of the document of `location`.
+    pub fn data_path(&self, location: &Location) -> Path {
+        self.root.path_for(location, Self::DATA_FILE_NAME)
+    }
+
+    /// The store path of the sidecar of `location`.
+    pub fn sidecar_path(&self, location: &Location) -> Path {
+        self.root.path_for(location, StorageRoot::SIDECAR_FILE_NAME)
+    }
+}
+
+/// `value` with the keys of every object in sorted order.
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The canonical text of a document: pretty-printed, sorted keys, final newline.
+fn render(value: &Value) -> serde_json::Result<Vec<u8>> {
+    let mut text = serde_json::to_vec_pretty(&sorted(value))?;
+    text.push(b'\n');
+    Ok(text)
+}
+
+impl IoManager for JsonIoManager {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> PayloadKind {
+        PayloadKind::Document
+    }
+
+    fn uri(&self, location: &Location) -> String {
+        self.root.uri(&self.data_path(location))
+    }
+
+    fn store<'a>(
+        &'a self,
+        location: &'a Location,
+        payload: &'a Payload,
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        Box::pin(async move {
+            let path = self.data_path(location);
+            let uri = self.root.uri(&path);
+            let Payload::Document(value) = payload else {
+                return Err(Error::WrongPayload {
+                    uri,
+                    manager: self.name.clone(),
+                    expected: PayloadKind::Document.name(),
+                    got: payload.kind().name(),
+                });
+            };
+            let text = render(value).map_err(|source| Error::Json {
+                uri: uri.clone(),
+                source,
+            })?;
+            let bytes = self.root.put(&path, Bytes::from(text)).await?;
+            Ok(StoreReceipt {
+                uri,
+                rows: 1,
+                bytes,
+            })
+        })
+    }
+
+    fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>> {
+        Box::pin(async move {
+            let path = self.data_path(location);
+            let Some(text) = self.root.get_opt(&path).await? else {
+                return Err(Error::NotFound {
+                    uri: self.root.uri(&path),
+                });
+            };
+            let value = serde_json::from_slice(&text).map_err(|source| Error::Json {
+                uri: self.root.uri(&path),
+                source,
+            })?;
+            Ok(Payload::Document(value))
+        })
+    }
+
+    fn store_sidecar<'a>(
+        &'a self,
+        location: &'a Location,
+        sidecar: &'a [u8],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let path = self.sidecar_path(location);
+            self.root
+                .put(&path, Bytes::copy_from_slice(sidecar))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn load_sidecar<'a>(
+        &'a self,
+        location: &'a Location,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let path = self.sidecar_path(location);
+            Ok(self.root.get_opt(&path).await?.map(|b| b.to_vec()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::TableData;
+    use arrow_schema::Schema;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn manager(dir: &std::path::Path) -> JsonIoManager {
+        JsonIoManager::new(StorageRoot::local(dir).expect("root"))
+    }
+
+    fn files_in(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn document_round_trips_at_its_deterministic_path() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("model", Some("2024-01-01")).expect("valid");
+        let doc = json!({"auc": 0.71, "weights": [1.5, -2, null], "name": "m", "nested": {"b": 1, "a": true}});
+        let receipt = io
+            .store(&loc, &Payload::Document(doc.clone()))
+            .await
+            .expect("store");
+        assert_eq!(receipt.rows, 1);
+        let file = tmp.path().join("model/2024-01-01/data.json");
+        assert_eq!(receipt.bytes, std::fs::metadata(&file).expect("file").len());
+        assert!(
+            receipt.uri.ends_with("model/2024-01-01/data.json"),
+            "{}",
+            receipt.uri
+        );
+        match io.load(&loc).await.expect("load") {
+            Payload::Document(loaded) => assert_eq!(loaded, doc),
+            other => panic!("expected a document, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn file_is_pretty_with_sorted_keys() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("metrics", None).expect("valid");
+        let doc = json!({"zeta": 1, "alpha": {"y": 2, "x": 3}});
+        io.store(&loc, &Payload::Document(doc))
+            .await
+            .expect("store");
+        let text = std::fs::read_to_string(tmp.path().join("metrics/data.json")).expect("read");
+        assert_eq!(
+            text,
+            "{\n  \"alpha\": {\n    \"x\": 3,\n    \"y\": 2\n  },\n  \"zeta\": 1\n}\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn overwrite_is_idempotent_and_leaves_no_temp_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("metrics", Some("eu")).expect("valid");
+        io.store(&loc, &Payload::Document(json!({"v": 1})))
+            .await
+            .expect("store");
+        io.store(&loc, &Payload::Document(json!({"v": 2})))
+            .await
+            .expect("store again");
+        assert_eq!(files_in(&tmp.path().join("metrics/eu")), ["data.json"]);
+        match io.load(&loc).await.expect("load") {
+            Payload::Document(v) => assert_eq!(v, json!({"v": 2})),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_document_is_not_found() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("metrics", Some("2024-02-02")).expect("valid");
+        let err = io.load(&loc).await.expect_err("must fail");
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("metrics/2024-02-02/data.json"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn corrupt_document_is_a_json_error_naming_the_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("metrics", None).expect("valid");
+        std::fs::create_dir_all(tmp.path().join("metrics")).expect("mkdir");
+        std::fs::write(tmp.path().join("metrics/data.json"), b"{\"a\": ").expect("write");
+        let err = io.load(&loc).await.expect_err("must fail");
+        assert!(matches!(err, Error::Json { .. }), "{err:?}");
+        assert!(err.to_string().contains("metrics/data.json"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn tables_and_nothing_are_refused() {
+        let io = JsonIoManager::new(StorageRoot::memory());
+        let loc = Location::new("metrics", None).expect("valid");
+        let table = Payload::Table(TableData::new(Arc::new(Schema::empty()), vec![]));
+        for payload in [table, Payload::Nothing] {
+            let err = io.store(&loc, &payload).await.expect_err("must fail");
+            assert!(matches!(err, Error::WrongPayload { .. }), "{err:?}");
+            assert!(err.to_string().contains("\"json\""), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sidecar_sits_beside_the_document() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("metrics", Some("2024-01-01")).expect("valid");
+        assert_eq!(io.load_sidecar(&loc).await.expect("load"), None);
+        io.store_sidecar(&loc, b"{\"run\": 1}")
+            .await
+            .expect("store");
+        assert_eq!(
+            io.load_sidecar(&loc).await.expect("load"),
+            Some(b"{\"run\": 1}".to_vec())
+        );
+        assert_eq!(
+            files_in(&tmp.path().join("metrics/2024-01-01")),
+            ["_provenance.json"]
+        );
+    }
+
+    #[tokio::test]
+    async fn works_on_a_memory_root() {
+        let io = JsonIoManager::new(StorageRoot::parse("memory://").expect("root"));
+        let loc = Location::new("metrics", None).expect("valid");
+        io.store(&loc, &Payload::Document(json!([1, 2])))
+            .await
+            .expect("store");
+        assert_eq!(io.uri(&loc), "memory://metrics/data.json");
+        assert!(matches!(io.load(&loc).await, Ok(Payload::Document(_))));
+    }
+}

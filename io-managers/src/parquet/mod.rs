@@ -1,0 +1,324 @@
+//! Tables as Parquet files on an object store.
+//!
+//! Layout under the storage root, one folder per asset-partition:
+//!
+//! ```text
+//! <root>/<asset>/<partition>/data.parquet
+//! <root>/<asset>/<partition>/_provenance.json
+//! <root>/<asset>/data.parquet                  (unpartitioned assets)
+//! ```
+//!
+//! Writes go through [`object_store::buffered::BufWriter`]: a small file is
+//! one atomic PUT, a large one a multipart upload that is published only when
+//! it completes (locally: a staged `data.parquet#<n>` file renamed into
+//! place), so readers see the old file or the new one, never a partial one.
+//! Column chunks are encoded on several threads (see [`ParquetOptions`]); row
+//! groups are bounded in rows and bytes so memory stays bounded. Loads stream
+//! record batches, decoding row groups in parallel, through an
+//! [`AsyncFileReader`](::parquet::arrow::async_reader::AsyncFileReader)
+//! implemented on the object store.
+
+mod read;
+mod write;
+
+use ::parquet::basic::Compression;
+use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+
+use crate::error::{Error, Result};
+use crate::io_manager::{IoManager, StoreReceipt};
+use crate::location::Location;
+use crate::payload::{Payload, PayloadKind, TableData};
+use crate::root::StorageRoot;
+
+/// How [`ParquetIoManager`] writes and reads files.
+#[derive(Debug, Clone)]
+pub struct ParquetOptions {
+    /// Compression codec of every column. Default: SNAPPY (the only codec
+    /// built in by default; others need the matching `parquet` cargo feature).
+    pub compression: Compression,
+    /// Most rows in one row group. Default: 1,048,576 (parquet's default).
+    pub max_row_group_rows: usize,
+    /// Most bytes of Arrow data (in memory, before encoding) in one row
+    /// group; bounds the memory a write holds per row group in flight.
+    /// Default: 128 MiB.
+    pub max_row_group_bytes: usize,
+    /// Dictionary encoding (falls back to plain per column when the
+    /// dictionary grows too large). Default: on.
+    pub dictionary: bool,
+    /// Column statistics written (min/max, null counts). Default: per page.
+    pub statistics: EnabledStatistics,
+    /// Threads encoding column chunks in parallel; 0 means one per available
+    /// CPU, 1 encodes on a single thread like `ArrowWriter`. Default: 0.
+    pub write_threads: usize,
+    /// Row groups decoded in parallel while loading; 0 means one per
+    /// available CPU. Default: 0.
+    pub read_threads: usize,
+    /// Rows per record batch when loading. Default: 8192.
+    pub read_batch_size: usize,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        Self {
+            compression: Compression::SNAPPY,
+            max_row_group_rows: 1024 * 1024,
+            max_row_group_bytes: 128 * 1024 * 1024,
+            dictionary: true,
+            statistics: EnabledStatistics::Page,
+            write_threads: 0,
+            read_threads: 0,
+            read_batch_size: 8192,
+        }
+    }
+}
+
+impl ParquetOptions {
+    /// The parquet writer properties these options describe.
+    pub fn writer_properties(&self) -> WriterProperties {
+        WriterProperties::builder()
+            .set_compression(self.compression)
+            .set_dictionary_enabled(self.dictionary)
+            .set_statistics_enabled(self.statistics)
+            .set_max_row_group_row_count(Some(self.max_row_group_rows.max(1)))
+            .set_created_by(format!(
+                "io-managers {} ({})",
+                env!("CARGO_PKG_VERSION"),
+                ::parquet::file::properties::DEFAULT_CREATED_BY
+            ))
+            .build()
+    }
+
+    fn resolved_threads(requested: usize) -> usize {
+        match requested {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// Stores [`Payload::Table`]s as Parquet files under a [`StorageRoot`].
+///
+/// Its futures must run inside a tokio runtime (object_store's uploads spawn
+/// tokio tasks); encoding and decoding run on tokio's blocking threads, not
+/// on the runtime's workers.
+#[derive(Debug, Clone)]
+pub struct ParquetIoManager {
+    name: String,
+    root: StorageRoot,
+    options: ParquetOptions,
+}
+
+impl ParquetIoManager {
+    /// The file name of the data in each asset-partition folder.
+    pub const DATA_FILE_NAME: &'static str = "data.parquet";
+
+    /// A Parquet IO manager named `"parquet"` with default options.
+    pub fn new(root: StorageRoot) -> Self {
+        Self::with_options(root, ParquetOptions::default())
+    }
+
+    /// A Parquet IO manager named `"parquet"` with the given options.
+    pub fn with_options(root: StorageRoot, options: ParquetOptions) -> Self {
+        Self {
+            name: "parquet".to_owned(),
+            root,
+            options,
+        }
+    }
+
+    /// Registers this IO manager under another name (to have several, e.g.
+    /// one per storage root).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The storage root.
+    pub fn root(&self) -> &StorageRoot {
+        &self.root
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ParquetOptions {
+        &self.options
+    }
+
+    /// The store path of the data file of `location`.
+    pub fn data_path(&self, location: &Location) -> Path {
+        self.root.path_for(location, Self::DATA_FILE_NAME)
+    }
+
+    /// The store path of the sidecar of `location`.
+    pub fn sidecar_path(&self, location: &Location) -> Path {
+        self.root.path_for(location, StorageRoot::SIDECAR_FILE_NAME)
+    }
+
+    /// Opens the table at `location`: its schema (known even when the table
+    /// has no rows) and a stream of its record batches. Row groups are
+    /// fetched one after the other and decoded in parallel
+    /// ([`ParquetOptions::read_threads`] at a time), so memory stays bounded
+    /// by a few row groups whatever the table's size.
+    ///
+    /// A missing file is [`Error::NotFound`]; a file that is not valid
+    /// Parquet (corrupt, truncated) is [`Error::Parquet`] naming its URI.
+    pub async fn open(
+        &self,
+        location: &Location,
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+        let path = self.data_path(location);
+        let threads = ParquetOptions::resolved_threads(self.options.read_threads);
+        read::open(
+            self.root.clone(),
+            path,
+            self.options.read_batch_size.max(1),
+            threads,
+        )
+        .await
+    }
+
+    fn wrong_payload(&self, location: &Location, payload: &Payload) -> Error {
+        Error::WrongPayload {
+            uri: self.uri(location),
+            manager: self.name.clone(),
+            expected: PayloadKind::Table.name(),
+            got: payload.kind().name(),
+        }
+    }
+}
+
+/// Checks every batch has the table's column types, so a mismatch is
+/// reported with the batch at fault rather than as an encoder error.
+fn check_batches(table: &TableData, uri: &str) -> Result<()> {
+    let fields = table.schema.fields();
+    for (i, batch) in table.batches.iter().enumerate() {
+        let columns = batch.columns();
+        let mismatch = if columns.len() != fields.len() {
+            Some(format!(
+                "has {} columns, the table's schema has {}",
+                columns.len(),
+                fields.len()
+            ))
+        } else {
+            fields.iter().zip(columns).find_map(|(field, column)| {
+                if column.data_type() != field.data_type() {
+                    Some(format!(
+                        "column {:?} is {}, the table's schema says {}",
+                        field.name(),
+                        column.data_type(),
+                        field.data_type()
+                    ))
+                } else if !field.is_nullable() && column.null_count() > 0 {
+                    Some(format!(
+                        "column {:?} has nulls but is not nullable in the table's schema",
+                        field.name()
+                    ))
+                } else {
+                    None
+                }
+            })
+        };
+        if let Some(mismatch) = mismatch {
+            return Err(Error::Other {
+                uri: uri.to_owned(),
+                message: format!("record batch {i} does not match the table: {mismatch}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl IoManager for ParquetIoManager {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> PayloadKind {
+        PayloadKind::Table
+    }
+
+    fn uri(&self, location: &Location) -> String {
+        self.root.uri(&self.data_path(location))
+    }
+
+    fn store<'a>(
+        &'a self,
+        location: &'a Location,
+        payload: &'a Payload,
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        Box::pin(async move {
+            let Payload::Table(table) = payload else {
+                return Err(self.wrong_payload(location, payload));
+            };
+            let path = self.data_path(location);
+            let uri = self.root.uri(&path);
+            check_batches(table, &uri)?;
+            let job = write::EncodeJob {
+                table: table.clone(),
+                props: self.options.writer_properties(),
+                max_rows: self.options.max_row_group_rows.max(1),
+                max_bytes: self.options.max_row_group_bytes.max(1),
+                threads: ParquetOptions::resolved_threads(self.options.write_threads),
+            };
+            let bytes = write::write(&self.root, &path, job).await?;
+            self.root.sync_published(&path).await?;
+            tracing::debug!(%uri, rows = table.num_rows(), bytes, "stored parquet");
+            Ok(StoreReceipt {
+                uri,
+                rows: table.num_rows(),
+                bytes,
+            })
+        })
+    }
+
+    fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>> {
+        Box::pin(async move {
+            let (schema, batches) = self.open(location).await?;
+            let batches: Vec<RecordBatch> = batches.try_collect().await?;
+            Ok(Payload::Table(TableData::new(schema, batches)))
+        })
+    }
+
+    fn load_batches<'a>(
+        &'a self,
+        location: &'a Location,
+    ) -> BoxFuture<'a, Result<BoxStream<'a, Result<RecordBatch>>>> {
+        Box::pin(async move {
+            let (_, batches) = self.open(location).await?;
+            Ok(batches)
+        })
+    }
+
+    fn store_sidecar<'a>(
+        &'a self,
+        location: &'a Location,
+        sidecar: &'a [u8],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let path = self.sidecar_path(location);
+            self.root
+                .put(&path, Bytes::copy_from_slice(sidecar))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn load_sidecar<'a>(
+        &'a self,
+        location: &'a Location,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let path = self.sidecar_path(location);
+            Ok(self.root.get_opt(&path).await?.map(|b| b.to_vec()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

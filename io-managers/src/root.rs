@@ -1,0 +1,748 @@
+//! Storage roots: the directory or bucket under which IO managers keep values.
+//!
+//! A root is given by the user as a plain path (`./data`, `/srv/lake`) or a
+//! URL (`file:///srv/lake`, `memory://`, `s3://bucket/prefix`, `gs://...`,
+//! `az://...`; the cloud schemes need the matching cargo feature). Every
+//! asset-partition then lives at one deterministic place under it:
+//! `<root>/<asset>[/<partition>]/<file>`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::error::{Error, Result};
+use crate::location::Location;
+
+/// Where IO managers store values: an [`ObjectStore`] and a prefix inside it.
+///
+/// Cloning is cheap and clones share the store.
+#[derive(Debug, Clone)]
+pub struct StorageRoot {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+    display: String,
+    local: Option<LocalRoot>,
+}
+
+/// What only a local root has: the directory on disk and the durability switch.
+#[derive(Debug, Clone)]
+struct LocalRoot {
+    /// The canonical root directory.
+    dir: PathBuf,
+    /// The same store as `StorageRoot::store`, typed, to map paths to files.
+    fs: Arc<LocalFileSystem>,
+    /// Whether published files (and their directories) are fsync'ed.
+    fsync: bool,
+}
+
+impl StorageRoot {
+    /// The root used when the user gives none.
+    pub const DEFAULT: &'static str = "./data";
+
+    /// The file name of the sidecar (provenance record) kept beside each value.
+    ///
+    /// It starts with `_`, which [`validate_key`](crate::validate_key) refuses,
+    /// so it can never collide with an asset or partition directory.
+    pub const SIDECAR_FILE_NAME: &'static str = "_provenance.json";
+
+    /// Parses a root given by the user: a path (relative or absolute) or a URL.
+    ///
+    /// - `./data`, `/srv/lake`, `file:///srv/lake`, `file://./data`: a local
+    ///   directory, created if missing and checked to be writable up front
+    ///   ([`Error::RootNotWritable`] otherwise);
+    /// - `memory://[prefix]`: a fresh in-memory store (tests, benchmarks);
+    /// - `s3://bucket/prefix` (cargo feature `aws`), `gs://bucket/prefix`
+    ///   (`gcp`), `az://container/prefix` (`azure`): credentials and region
+    ///   come from the usual environment variables (`AWS_*`, `GOOGLE_*`,
+    ///   `AZURE_*`).
+    ///
+    /// Anything else is an [`Error::BadRoot`] saying what is accepted.
+    pub fn parse(root: &str) -> Result<Self> {
+        let given = root;
+        let root = root.trim();
+        if root.is_empty() {
+            return Err(bad_root(
+                given,
+                "it is empty; give a directory such as ./data or a URL such as s3://bucket/prefix",
+            ));
+        }
+        let file_url = root
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("file://"))
+            .map(|_| &root[7..]);
+        if let Some(rest) = file_url {
+            if rest.starts_with('/') {
+                let url = url::Url::parse(root)
+                    .map_err(|e| bad_root(given, format!("not a valid file URL: {e}")))?;
+                let path = url.to_file_path().map_err(|()| {
+                    bad_root(
+                        given,
+                        "not a local file URL (expected file:///absolute/path)",
+                    )
+                })?;
+                return Self::local(path);
+            }
+            // `file://./data` and `file://data`: a relative path, as users write it.
+            if rest.is_empty() {
+                return Err(bad_root(given, "the file URL has no path"));
+            }
+            return Self::local(rest);
+        }
+        let Some((scheme, rest)) = root.split_once("://") else {
+            return Self::local(root);
+        };
+        if scheme.is_empty()
+            || !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            // Not a URL scheme (e.g. a directory literally named `a:`): a path.
+            return Self::local(root);
+        }
+        match scheme.to_ascii_lowercase().as_str() {
+            "memory" => {
+                let prefix = Path::parse(rest.trim_matches('/'))
+                    .map_err(|e| bad_root(given, format!("invalid prefix: {e}")))?;
+                Ok(Self::from_store(
+                    Arc::new(InMemory::new()),
+                    prefix.clone(),
+                    if prefix.is_root() {
+                        "memory://".to_owned()
+                    } else {
+                        format!("memory://{prefix}")
+                    },
+                ))
+            }
+            "s3" | "s3a" => cloud::s3(given, root),
+            "gs" => cloud::gcs(given, root),
+            "az" | "azure" | "abfs" | "abfss" | "adl" => cloud::azure(given, root),
+            other => Err(bad_root(
+                given,
+                format!(
+                    "unsupported scheme `{other}://`; use a directory, file://, memory://, \
+                     s3:// (feature `aws`), gs:// (feature `gcp`) or az:// (feature `azure`)"
+                ),
+            )),
+        }
+    }
+
+    /// A local directory root: created if missing, then checked to be writable
+    /// by creating and removing a probe file, so that a root the process cannot
+    /// write is reported once, up front, as [`Error::RootNotWritable`].
+    pub fn local(dir: impl AsRef<std::path::Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let not_writable = |source| Error::RootNotWritable {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(not_writable)?;
+        let canonical = std::fs::canonicalize(dir).map_err(not_writable)?;
+        probe_writable(&canonical)?;
+        let fs = LocalFileSystem::new_with_prefix(&canonical)
+            .map_err(|e| bad_root(&dir.display().to_string(), e.to_string()))?
+            // Deleting a value also removes the directories it leaves empty.
+            .with_automatic_cleanup(true);
+        let fs = Arc::new(fs);
+        tracing::debug!(root = %canonical.display(), "opened local storage root");
+        Ok(Self {
+            store: fs.clone(),
+            prefix: Path::default(),
+            display: format!("file://{}", canonical.display()),
+            local: Some(LocalRoot {
+                dir: canonical,
+                fs,
+                fsync: false,
+            }),
+        })
+    }
+
+    /// A fresh, empty in-memory root (`memory://`).
+    pub fn memory() -> Self {
+        Self::from_store(Arc::new(InMemory::new()), Path::default(), "memory://")
+    }
+
+    /// A root over any object store (a configured S3 client, a wrapper that
+    /// throttles or counts requests, ...). `display` is how messages and URIs
+    /// name the root, e.g. `s3://bucket/prefix`.
+    pub fn from_store(
+        store: Arc<dyn ObjectStore>,
+        prefix: Path,
+        display: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            prefix,
+            display: display.into(),
+            local: None,
+        }
+    }
+
+    /// The folder under which tagged runs (`--tag NAME`) write, so that a
+    /// backfill cannot overwrite production data until it is promoted.
+    pub const TAGS_FOLDER: &'static str = "_tags";
+
+    /// The same store with everything under `<root>/_tags/<tag>/`. The
+    /// folder starts with `_`, which asset keys may not, so a tag can never
+    /// collide with an asset. The tag is validated like a key.
+    pub fn with_tag(&self, tag: &str) -> Result<Self> {
+        crate::location::validate_key("tag", tag)?;
+        let mut root = self.clone();
+        root.prefix = self.prefix.clone().join(Self::TAGS_FOLDER).join(tag);
+        let separator = if self.display.ends_with('/') { "" } else { "/" };
+        root.display = format!("{}{separator}{}/{tag}", self.display, Self::TAGS_FOLDER);
+        Ok(root)
+    }
+
+    /// Makes every published file durable before a store returns: the file and
+    /// the directories on its path are fsync'ed (local roots only; object
+    /// stores are durable once an upload completes). Off by default: it costs
+    /// write throughput, and a crash of the *process* loses nothing without
+    /// it; only a power loss or kernel crash can.
+    pub fn with_fsync(mut self, fsync: bool) -> Self {
+        if let Some(local) = &mut self.local {
+            local.fsync = fsync;
+        }
+        self
+    }
+
+    /// Whether published files are fsync'ed (see [`with_fsync`](Self::with_fsync)).
+    pub fn fsync(&self) -> bool {
+        self.local.as_ref().is_some_and(|l| l.fsync)
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The prefix inside the store under which everything lives.
+    pub fn prefix(&self) -> &Path {
+        &self.prefix
+    }
+
+    /// The directory of a local root, `None` for other stores.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        self.local.as_ref().map(|l| l.dir.as_path())
+    }
+
+    /// The store path of `file_name` in the folder of `location`:
+    /// `<prefix>/<asset>[/<partition>]/<file_name>`.
+    pub fn path_for(&self, location: &Location, file_name: &str) -> Path {
+        let mut path = self.prefix.clone();
+        for segment in location.segments() {
+            path = path.join(segment);
+        }
+        path.join(file_name)
+    }
+
+    /// A URI for a store path, for messages and receipts: `file:///abs/file`
+    /// for local roots, `<root>/<relative path>` otherwise.
+    pub fn uri(&self, path: &Path) -> String {
+        if let Some(local) = &self.local
+            && let Ok(file) = local.fs.path_to_filesystem(path)
+        {
+            return format!("file://{}", file.display());
+        }
+        let relative: Vec<_> = match path.prefix_match(&self.prefix) {
+            Some(parts) => parts.map(|p| p.as_ref().to_owned()).collect(),
+            None => path.parts().map(|p| p.as_ref().to_owned()).collect(),
+        };
+        let relative = relative.join("/");
+        if self.display.ends_with('/') {
+            format!("{}{relative}", self.display)
+        } else {
+            format!("{}/{relative}", self.display)
+        }
+    }
+
+    /// Removes the staged uploads a killed process left in the folder of
+    /// `location` (local roots only; returns the files removed).
+    ///
+    /// The local store stages each write as `<file>#<n>` beside its target and
+    /// renames it into place on completion; a process killed mid-write leaves
+    /// that staged file behind. It is never read (the store's listings skip
+    /// it) but takes space. Only files older than `older_than` are removed, so
+    /// that an upload still running in another process is left alone. On
+    /// object stores, incomplete multipart uploads are expired by the bucket's
+    /// lifecycle rules instead.
+    pub fn sweep_staged_uploads(
+        &self,
+        location: &Location,
+        older_than: std::time::Duration,
+    ) -> Result<Vec<PathBuf>> {
+        let Some(local) = &self.local else {
+            return Ok(Vec::new());
+        };
+        let probe = self.path_for(location, "_");
+        let file = local
+            .fs
+            .path_to_filesystem(&probe)
+            .map_err(|source| self.store_error(&probe, source))?;
+        let Some(folder) = file.parent() else {
+            return Ok(Vec::new());
+        };
+        let failed = |e: std::io::Error| Error::Other {
+            uri: format!("file://{}", folder.display()),
+            message: format!("cannot sweep staged uploads: {e}"),
+        };
+        let entries = match std::fs::read_dir(folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(failed(e)),
+        };
+        let now = std::time::SystemTime::now();
+        let mut removed = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(failed)?;
+            let name = entry.file_name();
+            let Some((_, suffix)) = name.to_str().and_then(|n| n.rsplit_once('#')) else {
+                continue;
+            };
+            if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let metadata = entry.metadata().map_err(failed)?;
+            let age = metadata
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
+            if metadata.is_file() && age >= older_than {
+                std::fs::remove_file(entry.path()).map_err(failed)?;
+                removed.push(entry.path());
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Publishes a small object atomically (a staged file renamed into place
+    /// locally, a single PUT on object stores). Returns the bytes written.
+    pub(crate) async fn put(&self, path: &Path, bytes: Bytes) -> Result<u64> {
+        let len = bytes.len() as u64;
+        self.store
+            .put(path, PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|source| self.store_error(path, source))?;
+        self.sync_published(path).await?;
+        Ok(len)
+    }
+
+    /// Reads a whole object, `None` if there is none.
+    pub(crate) async fn get_opt(&self, path: &Path) -> Result<Option<Bytes>> {
+        let result = match self.store.get(path).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(source) => return Err(self.store_error(path, source)),
+        };
+        match result.bytes().await {
+            Ok(bytes) => Ok(Some(bytes)),
+            // Replaced or removed between the open and the read.
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(self.store_error(path, source)),
+        }
+    }
+
+    /// Maps an object store error at `path` to ours, naming the URI.
+    pub(crate) fn store_error(&self, path: &Path, source: object_store::Error) -> Error {
+        match source {
+            object_store::Error::NotFound { .. } => Error::NotFound {
+                uri: self.uri(path),
+            },
+            source => Error::Store {
+                uri: self.uri(path),
+                source,
+            },
+        }
+    }
+
+    /// After a publish, makes the file and its directory entries durable if
+    /// [`with_fsync`](Self::with_fsync) is on.
+    pub(crate) async fn sync_published(&self, path: &Path) -> Result<()> {
+        let Some(local) = self.local.as_ref().filter(|l| l.fsync) else {
+            return Ok(());
+        };
+        let file = local
+            .fs
+            .path_to_filesystem(path)
+            .map_err(|source| self.store_error(path, source))?;
+        let root = local.dir.clone();
+        let synced = crate::blocking::run(move || sync_file_and_parents(&file, &root)).await;
+        match synced {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(Error::Other {
+                uri: self.uri(path),
+                message: format!("fsync failed: {e}"),
+            }),
+            None => Err(Error::Other {
+                uri: self.uri(path),
+                message: "fsync task panicked".into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for StorageRoot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl FromStr for StorageRoot {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+fn bad_root(root: &str, reason: impl Into<String>) -> Error {
+    Error::BadRoot {
+        root: root.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Creates and removes a probe file in `dir`. The name starts with `.`, which
+/// keys may not, so it cannot clash with stored values.
+fn probe_writable(dir: &std::path::Path) -> Result<()> {
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    let not_writable = |source| Error::RootNotWritable {
+        path: dir.to_path_buf(),
+        source,
+    };
+    // `create` rather than `create_new`: a probe left by a killed process
+    // with the same pid must not make the root look unwritable.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .map_err(not_writable)?;
+    std::fs::remove_file(&probe).map_err(not_writable)
+}
+
+/// fsyncs `file`, then every directory from its parent up to and including `root`.
+fn sync_file_and_parents(file: &std::path::Path, root: &std::path::Path) -> std::io::Result<()> {
+    std::fs::File::open(file)?.sync_all()?;
+    // Directories cannot be opened for syncing on Windows; their entries are
+    // durable there once the file is.
+    if cfg!(unix) {
+        let mut dir = file.parent();
+        while let Some(d) = dir {
+            std::fs::File::open(d)?.sync_all()?;
+            if d == root {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+    Ok(())
+}
+
+/// Cloud stores, each behind its cargo feature.
+mod cloud {
+    use super::*;
+
+    /// The store and the prefix of a cloud URL.
+    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+    fn split(given: &str, root: &str) -> Result<(url::Url, Path)> {
+        let url =
+            url::Url::parse(root).map_err(|e| bad_root(given, format!("invalid URL: {e}")))?;
+        let (_, prefix) = object_store::ObjectStoreScheme::parse(&url)
+            .map_err(|e| bad_root(given, e.to_string()))?;
+        Ok((url, prefix))
+    }
+
+    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+    fn finish(
+        given: &str,
+        store: object_store::Result<Arc<dyn ObjectStore>>,
+        prefix: Path,
+    ) -> Result<StorageRoot> {
+        let store = store.map_err(|e| bad_root(given, e.to_string()))?;
+        let display = given.trim().trim_end_matches('/').to_owned();
+        Ok(StorageRoot::from_store(store, prefix, display))
+    }
+
+    #[cfg(not(all(feature = "aws", feature = "gcp", feature = "azure")))]
+    fn needs_feature(given: &str, scheme: &str, feature: &str) -> Error {
+        bad_root(
+            given,
+            format!(
+                "{scheme}:// roots need the `{feature}` cargo feature of io-managers \
+                 (build with `--features io-managers/{feature}`)"
+            ),
+        )
+    }
+
+    pub(super) fn s3(given: &str, root: &str) -> Result<StorageRoot> {
+        #[cfg(feature = "aws")]
+        {
+            let (url, prefix) = split(given, root)?;
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>);
+            finish(given, store, prefix)
+        }
+        #[cfg(not(feature = "aws"))]
+        {
+            let _ = root;
+            Err(needs_feature(given, "s3", "aws"))
+        }
+    }
+
+    pub(super) fn gcs(given: &str, root: &str) -> Result<StorageRoot> {
+        #[cfg(feature = "gcp")]
+        {
+            let (url, prefix) = split(given, root)?;
+            let store = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>);
+            finish(given, store, prefix)
+        }
+        #[cfg(not(feature = "gcp"))]
+        {
+            let _ = root;
+            Err(needs_feature(given, "gs", "gcp"))
+        }
+    }
+
+    pub(super) fn azure(given: &str, root: &str) -> Result<StorageRoot> {
+        #[cfg(feature = "azure")]
+        {
+            let (url, prefix) = split(given, root)?;
+            let store = object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_url(url.as_str())
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>);
+            finish(given, store, prefix)
+        }
+        #[cfg(not(feature = "azure"))]
+        {
+            let _ = root;
+            Err(needs_feature(given, "az", "azure"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location() -> Location {
+        Location::new("events", Some("2024-01-01")).expect("valid location")
+    }
+
+    #[test]
+    fn relative_path_is_created_and_local() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("nested/data");
+        let root = StorageRoot::local(&dir).expect("root");
+        assert!(dir.is_dir());
+        let canonical = std::fs::canonicalize(&dir).expect("canonical");
+        assert_eq!(root.local_dir(), Some(canonical.as_path()));
+        assert!(root.to_string().starts_with("file:///"), "{root}");
+        // No probe file is left behind.
+        assert_eq!(std::fs::read_dir(&dir).expect("read dir").count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn plain_relative_path_parses_as_local() {
+        // A relative path resolves against the working directory: reach a
+        // temp dir from it with `..`s rather than writing into the crate.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let target = std::fs::canonicalize(tmp.path()).expect("canonical");
+        let cwd = std::fs::canonicalize(".").expect("cwd");
+        let mut relative = PathBuf::from(".");
+        for _ in cwd.components().skip(1) {
+            relative.push("..");
+        }
+        relative.push(target.strip_prefix("/").expect("absolute"));
+        relative.push("data");
+        let relative = relative.display().to_string();
+        let root = StorageRoot::parse(&relative).expect("root");
+        let dir = root.local_dir().expect("local");
+        assert_eq!(dir, target.join("data"));
+        let via_url = StorageRoot::parse(&format!("file://{relative}")).expect("root");
+        assert_eq!(via_url.local_dir(), Some(dir));
+    }
+
+    #[test]
+    fn file_url_is_local() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let url = url::Url::from_directory_path(tmp.path()).expect("url");
+        let root = StorageRoot::parse(url.as_str()).expect("root");
+        let canonical = std::fs::canonicalize(tmp.path()).expect("canonical");
+        assert_eq!(root.local_dir(), Some(canonical.as_path()));
+        let path = root.path_for(&location(), "data.parquet");
+        assert_eq!(path.as_ref(), "events/2024-01-01/data.parquet");
+        assert_eq!(
+            root.uri(&path),
+            format!(
+                "file://{}/events/2024-01-01/data.parquet",
+                canonical.display()
+            )
+        );
+    }
+
+    #[test]
+    fn memory_url_with_and_without_prefix() {
+        let root = StorageRoot::parse("memory://").expect("root");
+        assert!(root.local_dir().is_none());
+        let path = root.path_for(&location(), "data.json");
+        assert_eq!(path.as_ref(), "events/2024-01-01/data.json");
+        assert_eq!(root.uri(&path), "memory://events/2024-01-01/data.json");
+
+        let root = StorageRoot::parse("memory://lake/prod").expect("root");
+        let path = root.path_for(&location(), "data.json");
+        assert_eq!(path.as_ref(), "lake/prod/events/2024-01-01/data.json");
+        assert_eq!(
+            root.uri(&path),
+            "memory://lake/prod/events/2024-01-01/data.json"
+        );
+    }
+
+    #[test]
+    fn unsupported_scheme_is_a_bad_root() {
+        let err = StorageRoot::parse("ftp://host/dir").expect_err("must fail");
+        assert!(matches!(err, Error::BadRoot { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("ftp://"), "{message}");
+        assert!(message.contains("unsupported scheme"), "{message}");
+    }
+
+    #[cfg(not(feature = "aws"))]
+    #[test]
+    fn s3_without_feature_names_the_feature() {
+        let err = StorageRoot::parse("s3://bucket/prefix").expect_err("must fail");
+        let message = err.to_string();
+        assert!(matches!(err, Error::BadRoot { .. }), "{err:?}");
+        assert!(message.contains("`aws` cargo feature"), "{message}");
+    }
+
+    #[cfg(not(feature = "gcp"))]
+    #[test]
+    fn gs_without_feature_names_the_feature() {
+        let message = StorageRoot::parse("gs://bucket")
+            .expect_err("must fail")
+            .to_string();
+        assert!(message.contains("`gcp` cargo feature"), "{message}");
+    }
+
+    #[cfg(not(feature = "azure"))]
+    #[test]
+    fn az_without_feature_names_the_feature() {
+        let message = StorageRoot::parse("az://container/p")
+            .expect_err("must fail")
+            .to_string();
+        assert!(message.contains("`azure` cargo feature"), "{message}");
+    }
+
+    #[cfg(feature = "aws")]
+    #[test]
+    fn s3_url_keeps_its_prefix() {
+        let root = StorageRoot::parse("s3://bucket/lake/prod/").expect("root");
+        assert_eq!(root.prefix().as_ref(), "lake/prod");
+        let path = root.path_for(&location(), "data.parquet");
+        assert_eq!(path.as_ref(), "lake/prod/events/2024-01-01/data.parquet");
+        assert_eq!(
+            root.uri(&path),
+            "s3://bucket/lake/prod/events/2024-01-01/data.parquet"
+        );
+    }
+
+    #[test]
+    fn tagged_root_writes_under_the_tags_folder() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = StorageRoot::local(tmp.path()).expect("root");
+        let tagged = root.with_tag("backfill-2024").expect("tag");
+        let path = tagged.path_for(&location(), "data.parquet");
+        assert_eq!(
+            path.as_ref(),
+            "_tags/backfill-2024/events/2024-01-01/data.parquet"
+        );
+        assert!(tagged.uri(&path).contains("/_tags/backfill-2024/events/"));
+        assert!(tagged.to_string().ends_with("/_tags/backfill-2024"));
+        let memory = StorageRoot::memory().with_tag("t").expect("tag");
+        assert_eq!(memory.to_string(), "memory://_tags/t");
+        assert!(matches!(
+            root.with_tag("../prod"),
+            Err(Error::InvalidKey { what: "tag", .. })
+        ));
+    }
+
+    #[test]
+    fn empty_root_is_a_bad_root() {
+        assert!(matches!(
+            StorageRoot::parse("  "),
+            Err(Error::BadRoot { .. })
+        ));
+    }
+
+    #[test]
+    fn root_under_a_regular_file_is_not_writable() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("plain-file");
+        std::fs::write(&file, b"x").expect("write");
+        let dir = file.join("data");
+        let err = StorageRoot::parse(&dir.display().to_string()).expect_err("must fail");
+        match &err {
+            Error::RootNotWritable { path, .. } => assert_eq!(path, &dir),
+            other => panic!("expected RootNotWritable, got {other:?}"),
+        }
+        assert!(err.to_string().contains("plain-file"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_only_directory_is_not_writable() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("ro");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+        let result = StorageRoot::local(&dir);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        // root ignores permissions: only check when the probe really failed.
+        if let Err(err) = result {
+            assert!(matches!(err, Error::RootNotWritable { .. }), "{err:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn put_and_get_round_trip_with_fsync() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = StorageRoot::local(tmp.path())
+            .expect("root")
+            .with_fsync(true);
+        assert!(root.fsync());
+        let path = root.path_for(&location(), "x.bin");
+        assert_eq!(root.get_opt(&path).await.expect("get"), None);
+        let written = root
+            .put(&path, Bytes::from_static(b"hello"))
+            .await
+            .expect("put");
+        assert_eq!(written, 5);
+        assert_eq!(
+            root.get_opt(&path).await.expect("get"),
+            Some(Bytes::from_static(b"hello"))
+        );
+    }
+
+    #[test]
+    fn partition_keys_with_reserved_characters_stay_one_segment() {
+        let root = StorageRoot::memory();
+        let loc = Location::new("events", Some("2024-01-01|eu")).expect("valid");
+        let path = root.path_for(&loc, "data.parquet");
+        assert_eq!(path.parts().count(), 3);
+    }
+}
