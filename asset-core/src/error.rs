@@ -74,7 +74,9 @@ pub enum Error {
         path: Vec<String>,
     },
     /// An edge joins assets whose partitions do not fit the mapping.
-    #[error("asset {asset:?} ({asset_partitions}) cannot read {upstream:?} ({upstream_partitions}) partition by partition: {hint}")]
+    #[error(
+        "asset {asset:?} ({asset_partitions}) cannot read {upstream:?} ({upstream_partitions}) partition by partition: {hint}"
+    )]
     IncompatiblePartitions {
         /// The downstream asset.
         asset: String,
@@ -213,7 +215,10 @@ mod tests {
             name: "sesions".into(),
             suggestion: Some("sessions".into()),
         };
-        assert_eq!(e.to_string(), r#"unknown asset "sesions" (did you mean "sessions"?)"#);
+        assert_eq!(
+            e.to_string(),
+            r#"unknown asset "sesions" (did you mean "sessions"?)"#
+        );
         assert!(e.is_usage());
     }
 

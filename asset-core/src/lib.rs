@@ -57,8 +57,7 @@ pub type Result<T, E = AssetError> = std::result::Result<T, E>;
 /// Everything an asset module needs: `use asset_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Asset, AssetContext, AssetError, AssetParam, Result, Table, asset,
-        arrow_array::RecordBatch,
+        Asset, AssetContext, AssetError, AssetParam, Result, Table, arrow_array::RecordBatch, asset,
     };
 }
 
@@ -79,7 +78,9 @@ pub mod __private {
     pub use crate::error::AssetError;
     pub use crate::partition::PartitionsDef;
     pub use crate::value::rows::{rows_from_table, rows_into_table};
-    pub use crate::value::{batch_from_table, batch_into_table, batches_from_table, batches_into_table};
+    pub use crate::value::{
+        batch_from_table, batch_into_table, batches_from_table, batches_into_table,
+    };
     pub use crate::{AssetContext, Table};
     pub use futures::future::BoxFuture;
     pub use inventory;
@@ -87,4 +88,19 @@ pub mod __private {
     pub use std::boxed::Box;
     pub use std::string::String;
     pub use std::vec::Vec;
+}
+
+/// The book's chapters, compiled and run as doctests so the guide cannot rot.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../../book/src/getting-started.md")]
+    struct GettingStarted;
+    #[doc = include_str!("../../book/src/assets.md")]
+    struct Assets;
+    #[doc = include_str!("../../book/src/materializing.md")]
+    struct Materializing;
+    #[doc = include_str!("../../book/src/storage.md")]
+    struct Storage;
+    #[doc = include_str!("../../book/src/testing.md")]
+    struct Testing;
 }

@@ -94,9 +94,8 @@ impl PartitionsDef {
                 "asset {asset:?} is not partitioned, but partition {key:?} was asked for"
             ))),
             PartitionsDef::Daily { start } => {
-                let day = parse_day(key).ok_or_else(|| {
-                    invalid("a day", format!("expected YYYY-MM-DD from {start}"))
-                })?;
+                let day = parse_day(key)
+                    .ok_or_else(|| invalid("a day", format!("expected YYYY-MM-DD from {start}")))?;
                 if day < *start {
                     return Err(invalid(
                         "a partition",
@@ -166,7 +165,10 @@ mod tests {
             r#"partition key "2024-13-01" is not a day of asset "sessions": expected YYYY-MM-DD from 2024-01-01"#
         );
         for bad in ["2024-1-1", "20240101", "", "../2024-01-01", "2024-01-01/x"] {
-            assert!(daily().validate_at("a", bad, noon("2025-01-01")).is_err(), "{bad}");
+            assert!(
+                daily().validate_at("a", bad, noon("2025-01-01")).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -175,7 +177,11 @@ mod tests {
         let err = daily()
             .validate_at("events", "2023-12-31", noon("2025-01-01"))
             .expect_err("before start");
-        assert!(err.to_string().contains("before the first partition 2024-01-01"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("before the first partition 2024-01-01"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -184,7 +190,11 @@ mod tests {
             .validate_at("events", "2024-03-05", noon("2024-03-05"))
             .expect_err("today");
         assert!(err.to_string().contains("has not ended"), "{err}");
-        assert!(daily().validate_at("events", "2024-03-04", noon("2024-03-05")).is_ok());
+        assert!(
+            daily()
+                .validate_at("events", "2024-03-04", noon("2024-03-05"))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -194,6 +204,10 @@ mod tests {
 
     #[test]
     fn unpartitioned_asset_refuses_keys() {
-        assert!(PartitionsDef::Unpartitioned.validate("m", "2024-01-01").is_err());
+        assert!(
+            PartitionsDef::Unpartitioned
+                .validate("m", "2024-01-01")
+                .is_err()
+        );
     }
 }

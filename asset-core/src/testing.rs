@@ -80,7 +80,11 @@ impl TestPipeline {
     }
 
     /// Materializes `selection` (same syntax as `--select`) for `partition`.
-    pub fn materialize(&self, selection: &str, partition: Option<&str>) -> Result<RunReport, Error> {
+    pub fn materialize(
+        &self,
+        selection: &str,
+        partition: Option<&str>,
+    ) -> Result<RunReport, Error> {
         self.run(MaterializeOptions {
             selection: Selection::parse(selection)?,
             partition: partition.map(str::to_owned),

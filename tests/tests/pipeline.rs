@@ -294,3 +294,84 @@ fn partitioned_selection_without_partition_is_a_usage_error() {
     assert!(err.is_usage());
     assert!(err.to_string().contains("--partition"), "{err}");
 }
+
+/// Counts loads, delegating to an in-memory store.
+struct CountingIo {
+    inner: asset_core::io::MemoryIoManager,
+    loads: AtomicUsize,
+}
+
+impl asset_core::io::IoManager for CountingIo {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn kind(&self) -> asset_core::io::PayloadKind {
+        self.inner.kind()
+    }
+    fn uri(&self, location: &asset_core::io::Location) -> String {
+        self.inner.uri(location)
+    }
+    fn store<'a>(
+        &'a self,
+        location: &'a asset_core::io::Location,
+        payload: &'a Payload,
+    ) -> futures::future::BoxFuture<'a, asset_core::io::Result<asset_core::io::StoreReceipt>> {
+        self.inner.store(location, payload)
+    }
+    fn load<'a>(
+        &'a self,
+        location: &'a asset_core::io::Location,
+    ) -> futures::future::BoxFuture<'a, asset_core::io::Result<Payload>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(location)
+    }
+    fn store_sidecar<'a>(
+        &'a self,
+        location: &'a asset_core::io::Location,
+        sidecar: &'a [u8],
+    ) -> futures::future::BoxFuture<'a, asset_core::io::Result<()>> {
+        self.inner.store_sidecar(location, sidecar)
+    }
+    fn load_sidecar<'a>(
+        &'a self,
+        location: &'a asset_core::io::Location,
+    ) -> futures::future::BoxFuture<'a, asset_core::io::Result<Option<Vec<u8>>>> {
+        self.inner.load_sidecar(location)
+    }
+}
+
+#[test]
+fn outputs_produced_in_the_run_are_handed_over_in_memory_within_the_budget() {
+    for (budget, expected_loads) in [(asset_core::materialize::DEFAULT_MEMORY_BUDGET, 0), (0, 4)] {
+        let io = Arc::new(CountingIo {
+            inner: asset_core::io::MemoryIoManager::new(
+                "parquet",
+                asset_core::io::PayloadKind::Table,
+            ),
+            loads: AtomicUsize::new(0),
+        });
+        // 2 layers of 2: each asset of layer 1 reads both assets of layer 0,
+        // so 4 loads when nothing is held in memory.
+        let graph = AssetGraph::build(
+            Registry::from_defs(fixtures::layered(2, 2, &Behaviour::ok(5))).expect("valid"),
+        )
+        .expect("valid");
+        let materializer = Materializer::new(
+            graph,
+            asset_core::materialize::IoManagers::empty().with(io.clone()),
+        );
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let report = rt
+            .block_on(materializer.run(&MaterializeOptions {
+                memory_budget: budget,
+                ..MaterializeOptions::default()
+            }))
+            .expect("runs");
+        assert!(report.succeeded());
+        assert_eq!(
+            io.loads.load(Ordering::SeqCst),
+            expected_loads,
+            "budget {budget}"
+        );
+    }
+}

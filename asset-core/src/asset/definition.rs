@@ -173,12 +173,29 @@ impl StepInput {
 pub struct Input {
     pub(crate) io: Arc<dyn IoManager>,
     pub(crate) locations: Vec<Location>,
+    /// The value itself when the producer ran earlier in this run and its
+    /// output is still held in memory: no read, no decode.
+    pub(crate) preloaded: Option<Payload>,
 }
 
 impl Input {
     /// An input reading `locations` through `io`.
     pub fn new(io: Arc<dyn IoManager>, locations: Vec<Location>) -> Self {
-        Self { io, locations }
+        Self {
+            io,
+            locations,
+            preloaded: None,
+        }
+    }
+
+    /// An input whose single value is already in memory (it was published at
+    /// `location` by an earlier step of this run).
+    pub fn preloaded(io: Arc<dyn IoManager>, location: Location, payload: Payload) -> Self {
+        Self {
+            io,
+            locations: vec![location],
+            preloaded: Some(payload),
+        }
     }
 
     /// The upstream asset-partitions this input reads.
@@ -188,6 +205,9 @@ impl Input {
 
     /// Loads the single upstream value.
     pub async fn load_one(&self) -> Result<Payload, AssetError> {
+        if let Some(payload) = &self.preloaded {
+            return Ok(payload.clone());
+        }
         let [location] = self.locations.as_slice() else {
             return Err(AssetError::msg(format!(
                 "internal error: expected one upstream partition, got {}",

@@ -153,9 +153,15 @@ mod tests {
     #[test]
     fn duplicate_keys_name_both_locations() {
         let mut a = def("events", &[]);
-        a.source = Some(SourceLocation { file: "src/a.rs", line: 3 });
+        a.source = Some(SourceLocation {
+            file: "src/a.rs",
+            line: 3,
+        });
         let mut b = def("events", &[]);
-        b.source = Some(SourceLocation { file: "src/b.rs", line: 9 });
+        b.source = Some(SourceLocation {
+            file: "src/b.rs",
+            line: 9,
+        });
         let err = Registry::from_defs(vec![a, b]).expect_err("duplicate");
         assert_eq!(
             err.to_string(),

@@ -85,7 +85,11 @@ fn list(graph: &AssetGraph) -> String {
             def.key.clone(),
             def.partitions.describe(),
             def.io_manager.clone(),
-            if deps.is_empty() { "-".into() } else { deps.join(", ") },
+            if deps.is_empty() {
+                "-".into()
+            } else {
+                deps.join(", ")
+            },
             def.description.lines().next().unwrap_or("").to_owned(),
         ]);
     }

@@ -93,11 +93,18 @@ impl App {
             }
         };
         progress::init_logging(cli.verbose, cli.quiet);
-        match self.registry().and_then(|r| commands::run(cli, r, self.extra_io)) {
+        match self
+            .registry()
+            .and_then(|r| commands::run(cli, r, self.extra_io))
+        {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::from(if e.is_usage() { EXIT_USAGE } else { EXIT_FAILED })
+                ExitCode::from(if e.is_usage() {
+                    EXIT_USAGE
+                } else {
+                    EXIT_FAILED
+                })
             }
         }
     }

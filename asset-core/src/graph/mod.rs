@@ -166,7 +166,10 @@ mod tests {
         .expect("valid");
         let pos = |k: &str| {
             let i = g.registry().index_of(k).expect("known");
-            g.topological_order().iter().position(|&x| x == i).expect("ordered")
+            g.topological_order()
+                .iter()
+                .position(|&x| x == i)
+                .expect("ordered")
         };
         assert!(pos("a") < pos("b") && pos("a") < pos("c"));
         assert!(pos("b") < pos("d") && pos("c") < pos("d"));
@@ -174,8 +177,13 @@ mod tests {
 
     #[test]
     fn cycle_is_refused_with_its_path() {
-        let err = graph(vec![def("a", &["c"]), def("b", &["a"]), def("c", &["b"]), def("x", &[])])
-            .expect_err("cycle");
+        let err = graph(vec![
+            def("a", &["c"]),
+            def("b", &["a"]),
+            def("c", &["b"]),
+            def("x", &[]),
+        ])
+        .expect_err("cycle");
         assert_eq!(err.to_string(), "dependency cycle: a -> b -> c -> a");
     }
 
@@ -194,14 +202,20 @@ mod tests {
         ])
         .expect_err("incompatible");
         let msg = err.to_string();
-        assert!(msg.contains("\"model\"") && msg.contains("\"events\""), "{msg}");
+        assert!(
+            msg.contains("\"model\"") && msg.contains("\"events\""),
+            "{msg}"
+        );
     }
 
     #[test]
     fn partitioned_reading_unpartitioned_is_fine() {
         let daily = PartitionsDef::daily("2024-01-01").expect("valid");
-        graph(vec![def("lookup", &[]), def("events", &["lookup"]).with_partitions(daily)])
-            .expect("valid");
+        graph(vec![
+            def("lookup", &[]),
+            def("events", &["lookup"]).with_partitions(daily),
+        ])
+        .expect("valid");
     }
 
     #[test]
@@ -213,6 +227,10 @@ mod tests {
             def("b", &["a"]).with_partitions(early),
         ])
         .expect_err("starts early");
-        assert!(err.to_string().contains("before the upstream's first partition"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("before the upstream's first partition"),
+            "{err}"
+        );
     }
 }

@@ -138,7 +138,12 @@ mod tests {
 
     /// a -> b -> c, and x alone.
     fn graph() -> AssetGraph {
-        let defs = vec![def("a", &[]), def("b", &["a"]), def("c", &["b"]), def("x", &[])];
+        let defs = vec![
+            def("a", &[]),
+            def("b", &["a"]),
+            def("c", &["b"]),
+            def("x", &[]),
+        ];
         AssetGraph::build(Registry::from_defs(defs).expect("valid")).expect("valid")
     }
 
@@ -177,14 +182,20 @@ mod tests {
     #[test]
     fn resolved_order_is_topological() {
         let g = graph();
-        let order = Selection::parse("c,a,b").expect("parses").resolve(&g).expect("ok");
+        let order = Selection::parse("c,a,b")
+            .expect("parses")
+            .resolve(&g)
+            .expect("ok");
         let keys: Vec<_> = order.iter().map(|&i| g.asset(i).key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "c"]);
     }
 
     #[test]
     fn unknown_name_suggests_the_closest() {
-        let err = Selection::parse("+bb").expect("parses").resolve(&graph()).expect_err("unknown");
+        let err = Selection::parse("+bb")
+            .expect("parses")
+            .resolve(&graph())
+            .expect_err("unknown");
         assert_eq!(err.to_string(), r#"unknown asset "bb" (did you mean "b"?)"#);
     }
 

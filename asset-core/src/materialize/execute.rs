@@ -32,6 +32,7 @@ pub(super) struct RunSettings {
     pub jobs: usize,
     pub force: bool,
     pub observer: Option<Observer>,
+    pub memory_budget: usize,
 }
 
 /// What every step task needs.
@@ -69,13 +70,14 @@ pub(super) async fn execute(
     let mut ready: VecDeque<usize> = (0..n).filter(|&s| waiting_on[s] == 0).collect();
     let mut running = JoinSet::new();
     let mut task_step = HashMap::new();
-    let mut finished: Vec<(usize, StepReport)> = Vec::new();
+    let mut finished: Vec<(usize, StepReport, Option<Payload>)> = Vec::new();
+    let mut cache = OutputCache::new(settings.memory_budget, &plan);
 
     loop {
         while running.len() < settings.jobs {
             let Some(s) = ready.pop_front() else { break };
             if let Some(reason) = blocked_by[s].take() {
-                finished.push((s, skipped(&shared, s, reason)));
+                finished.push((s, skipped(&shared, s, reason), None));
                 continue;
             }
             let step = &plan.steps()[s];
@@ -84,20 +86,28 @@ pub(super) async fn execute(
                 .iter()
                 .map(|i| i.producer.and_then(|p| produced[p].clone()))
                 .collect();
+            let held: Vec<Option<Payload>> = step
+                .inputs
+                .iter()
+                .map(|i| i.producer.and_then(|p| cache.take_for_consumer(p)))
+                .collect();
             let task_shared = shared.clone();
             let handle = running.spawn(async move {
                 // A panic anywhere in the step (the asset's async body, an IO
                 // manager) is that step's failure, not the run's.
-                match AssertUnwindSafe(run_step(&task_shared, s, known))
+                match AssertUnwindSafe(run_step(&task_shared, s, known, held))
                     .catch_unwind()
                     .await
                 {
-                    Ok(report) => report,
-                    Err(panic) => failed(
-                        &task_shared,
-                        s,
-                        Instant::now(),
-                        format!("panicked: {}", panic_message(&*panic)),
+                    Ok(done) => done,
+                    Err(panic) => (
+                        failed(
+                            &task_shared,
+                            s,
+                            Instant::now(),
+                            format!("panicked: {}", panic_message(&*panic)),
+                        ),
+                        None,
                     ),
                 }
             });
@@ -105,31 +115,38 @@ pub(super) async fn execute(
         }
         if finished.is_empty() {
             match running.join_next_with_id().await {
-                Some(Ok((id, report))) => {
+                Some(Ok((id, (report, output)))) => {
                     if let Some(s) = task_step.remove(&id) {
-                        finished.push((s, report));
+                        finished.push((s, report, output));
                     }
                 }
                 Some(Err(e)) => {
                     if let Some(s) = task_step.remove(&e.id()) {
                         let report = failed(&shared, s, Instant::now(), format!("aborted: {e}"));
-                        finished.push((s, report));
+                        finished.push((s, report, None));
                     }
                 }
                 None => break,
             }
         }
-        for (s, report) in finished.drain(..) {
+        for (s, report, output) in finished.drain(..) {
             let ok = matches!(report.status, StepStatus::Materialized | StepStatus::Fresh);
             if ok {
                 produced[s] = report.data_version.clone();
+            }
+            if let Some(output) = output {
+                cache.offer(s, output);
             }
             for &d in plan.dependents(s) {
                 if !ok && blocked_by[d].is_none() {
                     blocked_by[d] = Some(format!(
                         "upstream {} was {}",
                         step_name(&shared, s),
-                        if report.status == StepStatus::Failed { "failed" } else { "skipped" }
+                        if report.status == StepStatus::Failed {
+                            "failed"
+                        } else {
+                            "skipped"
+                        }
                     ));
                 }
                 waiting_on[d] -= 1;
@@ -176,7 +193,12 @@ pub(super) async fn dry_run(
             .map(|i| i.producer.and_then(|p| versions[p].clone()))
             .collect();
         let (status, rows, version, message) = if let Some(up) = rerun_upstream {
-            (StepStatus::WouldRun, None, None, format!("upstream {up} will rerun"))
+            (
+                StepStatus::WouldRun,
+                None,
+                None,
+                format!("upstream {up} will rerun"),
+            )
         } else {
             match freshness(graph, io, step, &known, force).await {
                 Ok(Freshness::Fresh(record)) => (
@@ -276,7 +298,12 @@ async fn read_record(
         Ok(None) => Ok(None),
         Ok(Some(bytes)) => MaterializationRecord::from_json(&bytes)
             .map(Some)
-            .map_err(|e| format!("provenance sidecar of {} does not parse: {e}", io.uri(location))),
+            .map_err(|e| {
+                format!(
+                    "provenance sidecar of {} does not parse: {e}",
+                    io.uri(location)
+                )
+            }),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -289,12 +316,17 @@ fn io_of<'a>(
         .ok_or_else(|| format!("IO manager {name:?} is not registered"))
 }
 
-/// Runs one step to its report.
-async fn run_step(shared: &Shared, s: usize, known: Vec<Option<String>>) -> StepReport {
+/// Runs one step to its report, and its output if it computed one.
+async fn run_step(
+    shared: &Shared,
+    s: usize,
+    known: Vec<Option<String>>,
+    held: Vec<Option<Payload>>,
+) -> (StepReport, Option<Payload>) {
     let started = Instant::now();
-    match try_step(shared, s, &known).await {
-        Ok(report) => report,
-        Err(message) => failed(shared, s, started, message),
+    match try_step(shared, s, &known, held).await {
+        Ok(done) => done,
+        Err(message) => (failed(shared, s, started, message), None),
     }
 }
 
@@ -302,7 +334,8 @@ async fn try_step(
     shared: &Shared,
     s: usize,
     known: &[Option<String>],
-) -> Result<StepReport, String> {
+    held: Vec<Option<Payload>>,
+) -> Result<(StepReport, Option<Payload>), String> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let step = &shared.plan.steps()[s];
@@ -310,7 +343,7 @@ async fn try_step(
     let (reason, input_versions) =
         match freshness(&shared.graph, &shared.io, step, known, shared.force).await? {
             Freshness::Fresh(record) => {
-                return Ok(report(
+                let fresh = report(
                     shared,
                     s,
                     StepStatus::Fresh,
@@ -318,15 +351,19 @@ async fn try_step(
                     Some(record.data_version),
                     started,
                     None,
-                ));
+                );
+                return Ok((fresh, None));
             }
             Freshness::Stale { reason, inputs } => (reason, inputs),
         };
 
     let mut inputs = Vec::with_capacity(step.inputs.len());
-    for input in &step.inputs {
-        let io = io_of(&shared.io, &shared.graph.asset(input.asset).io_manager)?;
-        inputs.push(Input::new(io.clone(), vec![input.location.clone()]));
+    for (input, held) in step.inputs.iter().zip(held) {
+        let io = io_of(&shared.io, &shared.graph.asset(input.asset).io_manager)?.clone();
+        inputs.push(match held {
+            Some(payload) => Input::preloaded(io, input.location.clone(), payload),
+            None => Input::new(io, vec![input.location.clone()]),
+        });
     }
     let context = AssetContext::new(
         &def.key,
@@ -344,13 +381,13 @@ async fn try_step(
         .map_err(|e| format!("cannot hash the output: {e}"))?
         .to_string();
     let own_io = io_of(&shared.io, &def.io_manager)?;
-    let receipt = match payload {
+    let receipt = match &payload {
         Payload::Nothing => StoreReceipt {
             uri: own_io.uri(&step.location),
             rows: 0,
             bytes: 0,
         },
-        ref value => own_io
+        value => own_io
             .store(&step.location, value)
             .await
             .map_err(|e| format!("cannot write the output: {e}"))?,
@@ -376,7 +413,7 @@ async fn try_step(
         .store_sidecar(&step.location, &sidecar)
         .await
         .map_err(|e| format!("cannot write provenance: {e}"))?;
-    Ok(report(
+    let done = report(
         shared,
         s,
         StepStatus::Materialized,
@@ -384,7 +421,62 @@ async fn try_step(
         Some(data_version),
         started,
         Some(reason),
-    ))
+    );
+    Ok((done, Some(payload)))
+}
+
+/// Outputs of this run's steps held in memory until their last in-run
+/// consumer has started, within a byte budget. Values are the ones just
+/// published, so a consumer sees exactly what a reload would give.
+struct OutputCache {
+    budget: usize,
+    used: usize,
+    held: HashMap<usize, (Payload, usize)>,
+    consumers_left: Vec<usize>,
+}
+
+impl OutputCache {
+    fn new(budget: usize, plan: &Plan) -> Self {
+        Self {
+            budget,
+            used: 0,
+            held: HashMap::new(),
+            consumers_left: (0..plan.len()).map(|s| plan.dependents(s).len()).collect(),
+        }
+    }
+
+    /// Keeps step `s`'s output if a later step reads it and it fits.
+    fn offer(&mut self, s: usize, output: Payload) {
+        if self.consumers_left[s] == 0 {
+            return;
+        }
+        let size = payload_size(&output);
+        if self.used + size <= self.budget {
+            self.used += size;
+            self.held.insert(s, (output, size));
+        }
+    }
+
+    /// The output of step `s` for one of its consumers; released after the last.
+    fn take_for_consumer(&mut self, s: usize) -> Option<Payload> {
+        self.consumers_left[s] = self.consumers_left[s].saturating_sub(1);
+        if self.consumers_left[s] == 0 {
+            let (payload, size) = self.held.remove(&s)?;
+            self.used -= size;
+            Some(payload)
+        } else {
+            self.held.get(&s).map(|(p, _)| p.clone())
+        }
+    }
+}
+
+/// Memory held by a payload (Arrow buffers; a rough figure for documents).
+fn payload_size(payload: &Payload) -> usize {
+    match payload {
+        Payload::Table(t) => t.batches.iter().map(|b| b.get_array_memory_size()).sum(),
+        Payload::Document(_) => 4096,
+        Payload::Nothing => 0,
+    }
 }
 
 fn step_name(shared: &Shared, s: usize) -> String {
@@ -413,7 +505,15 @@ fn report(
 }
 
 fn failed(shared: &Shared, s: usize, started: Instant, message: String) -> StepReport {
-    report(shared, s, StepStatus::Failed, None, None, started, Some(message))
+    report(
+        shared,
+        s,
+        StepStatus::Failed,
+        None,
+        None,
+        started,
+        Some(message),
+    )
 }
 
 fn skipped(shared: &Shared, s: usize, reason: String) -> StepReport {

@@ -36,7 +36,14 @@ pub struct MaterializeOptions {
     pub dry_run: bool,
     /// Told about each finished step.
     pub observer: Option<Observer>,
+    /// Bytes of step outputs kept in memory for downstream steps of the same
+    /// run (saving a read and a decode); outputs that do not fit are reloaded
+    /// from storage. 0 turns the cache off.
+    pub memory_budget: usize,
 }
+
+/// Default [`MaterializeOptions::memory_budget`]: 256 MiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
 
 impl Default for MaterializeOptions {
     fn default() -> Self {
@@ -47,6 +54,7 @@ impl Default for MaterializeOptions {
             force: false,
             dry_run: false,
             observer: None,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -105,6 +113,7 @@ impl Materializer {
                     jobs: options.jobs.max(1),
                     force: options.force,
                     observer: options.observer.clone(),
+                    memory_budget: options.memory_budget,
                 },
             )
             .await

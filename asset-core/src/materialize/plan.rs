@@ -47,7 +47,9 @@ impl Plan {
         partition: Option<&str>,
     ) -> Result<Self, Error> {
         if let Some(key) = partition
-            && !selected.iter().any(|&i| graph.asset(i).partitions.is_partitioned())
+            && !selected
+                .iter()
+                .any(|&i| graph.asset(i).partitions.is_partitioned())
         {
             return Err(Error::PartitionNotApplicable {
                 key: key.to_owned(),

@@ -143,7 +143,8 @@ mod tests {
             Some("upstream a [2024-01-01] has a new data version (a1f30000 -> 9c2e0000)")
         );
         assert_eq!(
-            r.stale_reason("v1", &[input("a", "a1f3000000"), input("c", "x")]).as_deref(),
+            r.stale_reason("v1", &[input("a", "a1f3000000"), input("c", "x")])
+                .as_deref(),
             Some("its dependencies changed")
         );
     }

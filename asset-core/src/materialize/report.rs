@@ -132,7 +132,11 @@ impl RunReport {
             self.count(StepStatus::Skipped),
         );
         if self.dry_run {
-            let _ = write!(out, ", {} would run (dry run)", self.count(StepStatus::WouldRun));
+            let _ = write!(
+                out,
+                ", {} would run (dry run)",
+                self.count(StepStatus::WouldRun)
+            );
         }
         out
     }
@@ -167,12 +171,18 @@ mod tests {
     fn summary_lists_every_step_and_counts() {
         let report = RunReport {
             run_id: "r".into(),
-            steps: vec![step("a", StepStatus::Materialized), step("b", StepStatus::Failed)],
+            steps: vec![
+                step("a", StepStatus::Materialized),
+                step("b", StepStatus::Failed),
+            ],
             duration: Duration::from_millis(1500),
             dry_run: false,
         };
         let table = report.summary_table();
-        assert!(table.contains("a      2024-01-01  materialized  10    5ms"), "{table}");
+        assert!(
+            table.contains("a      2024-01-01  materialized  10    5ms"),
+            "{table}"
+        );
         assert!(table.ends_with("2 steps in 1.50s: 1 materialized, 0 fresh, 1 failed, 0 skipped"));
         assert!(!report.succeeded());
     }

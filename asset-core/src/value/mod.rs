@@ -48,8 +48,15 @@ pub fn batch_into_table(batch: RecordBatch) -> Result<TableData, AssetError> {
 pub fn batch_from_table(table: TableData) -> Result<RecordBatch, AssetError> {
     match table.batches.len() {
         0 => Ok(RecordBatch::new_empty(table.schema)),
-        1 => Ok(table.batches.into_iter().next().unwrap_or_else(unreachable_batch)),
-        _ => Ok(arrow_select::concat::concat_batches(&table.schema, &table.batches)?),
+        1 => Ok(table
+            .batches
+            .into_iter()
+            .next()
+            .unwrap_or_else(unreachable_batch)),
+        _ => Ok(arrow_select::concat::concat_batches(
+            &table.schema,
+            &table.batches,
+        )?),
     }
 }
 
@@ -101,7 +108,10 @@ mod tests {
     fn empty_table_keeps_its_schema() {
         let empty = RecordBatch::new_empty(batch(&[]).schema());
         let t = batch_into_table(empty.clone()).expect("table");
-        assert_eq!(batch_from_table(TableData::new(t.schema, vec![])).expect("b"), empty);
+        assert_eq!(
+            batch_from_table(TableData::new(t.schema, vec![])).expect("b"),
+            empty
+        );
     }
 
     #[test]

@@ -61,14 +61,38 @@ mod tests {
     #[test]
     fn rows_round_trip_through_record_batches() {
         let rows = vec![
-            Row { id: 1, name: Some("a".into()), tags: vec!["x".into()], score: 0.5 },
-            Row { id: 2, name: None, tags: vec![], score: -1.0 },
+            Row {
+                id: 1,
+                name: Some("a".into()),
+                tags: vec!["x".into()],
+                score: 0.5,
+            },
+            Row {
+                id: 2,
+                name: None,
+                tags: vec![],
+                score: -1.0,
+            },
         ];
         let table = rows_into_table(rows).expect("to table");
         assert_eq!(table.num_rows(), 2);
-        assert!(table.schema.field_with_name("name").expect("name").is_nullable());
+        assert!(
+            table
+                .schema
+                .field_with_name("name")
+                .expect("name")
+                .is_nullable()
+        );
         let back: Vec<Row> = rows_from_table(table).expect("from table");
-        assert_eq!(back[1], Row { id: 2, name: None, tags: vec![], score: -1.0 });
+        assert_eq!(
+            back[1],
+            Row {
+                id: 2,
+                name: None,
+                tags: vec![],
+                score: -1.0
+            }
+        );
     }
 
     #[test]
