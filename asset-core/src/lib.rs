@@ -34,6 +34,7 @@ pub mod error;
 pub mod graph;
 pub mod materialize;
 pub mod partition;
+pub mod provenance;
 pub mod testing;
 pub mod value;
 

@@ -42,6 +42,7 @@ struct Shared {
     plan: Arc<Plan>,
     run_id: Arc<str>,
     force: bool,
+    git_commit: Arc<str>,
 }
 
 /// Runs every step of `plan`; returns their reports in plan order.
@@ -58,6 +59,7 @@ pub(super) async fn execute(
         plan: plan.clone(),
         run_id: settings.run_id,
         force: settings.force,
+        git_commit: Arc::from(crate::provenance::git_commit()),
     });
     let mut waiting_on: Vec<usize> = plan
         .steps()
@@ -405,6 +407,13 @@ async fn try_step(
         started_at: started_at.to_rfc3339(),
         finished_at: chrono::Utc::now().to_rfc3339(),
         framework_version: env!("CARGO_PKG_VERSION").to_owned(),
+        config_hash: None,
+        git_commit: shared.git_commit.to_string(),
+        schema: match &payload {
+            Payload::Table(t) => Some(schema_text(&t.schema)),
+            _ => None,
+        },
+        tag: None,
     };
     let sidecar = record
         .to_json()
@@ -526,4 +535,17 @@ fn skipped(shared: &Shared, s: usize, reason: String) -> StepReport {
         Instant::now(),
         Some(reason),
     )
+}
+
+/// `name: type` per field, `?` marking nullable ones: `id: Int64, name: Utf8?`.
+fn schema_text(schema: &arrow_schema::Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let null = if f.is_nullable() { "?" } else { "" };
+            format!("{}: {}{null}", f.name(), f.data_type())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -30,6 +30,22 @@ pub struct MaterializationRecord {
     pub finished_at: String,
     /// The framework version that wrote the record.
     pub framework_version: String,
+    /// Hash of the asset's configuration section, if it takes configuration.
+    #[serde(default)]
+    pub config_hash: Option<String>,
+    /// The git commit of the code that ran (`unknown` outside a repository).
+    #[serde(default = "unknown")]
+    pub git_commit: String,
+    /// The output's Arrow schema as text (tables only).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// The tagged namespace written to (`None` for production).
+    #[serde(default)]
+    pub tag: Option<String>,
+}
+
+fn unknown() -> String {
+    "unknown".into()
 }
 
 /// One input of a materialization.
@@ -122,6 +138,10 @@ mod tests {
             started_at: String::new(),
             finished_at: String::new(),
             framework_version: "0".into(),
+            config_hash: None,
+            git_commit: "unknown".into(),
+            schema: None,
+            tag: None,
         }
     }
 
