@@ -188,14 +188,20 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for AssetError {
 }
 
 impl fmt::Display for AssetError {
+    /// The error and its causes, `outer: inner: ...`, skipping a cause whose
+    /// text the message already contains (many errors embed their source).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.inner)?;
+        let mut text = self.inner.to_string();
         let mut source = self.inner.source();
         while let Some(s) = source {
-            write!(f, ": {s}")?;
+            let cause = s.to_string();
+            if !text.contains(&cause) {
+                text.push_str(": ");
+                text.push_str(&cause);
+            }
             source = s.source();
         }
-        Ok(())
+        f.write_str(&text)
     }
 }
 
@@ -239,5 +245,19 @@ mod tests {
         assert!(e.to_string().contains("invalid digit"), "{e}");
         assert!(!e.is_transient());
         assert!(AssetError::transient("timeout").is_transient());
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading x failed: {0}")]
+    struct Embeds(#[source] std::num::ParseIntError);
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let cause = "x".parse::<i32>().expect_err("not a number");
+        let e = AssetError::from(Embeds(cause));
+        assert_eq!(
+            e.to_string(),
+            "reading x failed: invalid digit found in string"
+        );
     }
 }

@@ -44,7 +44,9 @@ pub mod io {
 }
 
 pub use asset::context::AssetContext;
-pub use asset::definition::{AssetDef, Dependency, PartitionMapping, SourceLocation};
+pub use asset::definition::{
+    AssetDef, Dependency, Input, PartitionMapping, SourceLocation, StepInput,
+};
 pub use asset::param::{Asset, AssetParam};
 pub use asset::registry::Registry;
 pub use asset_macros::{Table, asset};

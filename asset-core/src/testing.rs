@@ -35,6 +35,7 @@ use crate::materialize::{IoManagers, MaterializeOptions, Materializer, RunReport
 /// A pipeline on a temporary storage root, removed when dropped.
 pub struct TestPipeline {
     root: tempfile::TempDir,
+    storage: StorageRoot,
     materializer: Materializer,
     runtime: tokio::runtime::Runtime,
 }
@@ -64,9 +65,24 @@ impl TestPipeline {
             .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
         Ok(Self {
             root,
+            storage,
             materializer,
             runtime,
         })
+    }
+
+    /// Adds an IO manager built on this pipeline's temporary root (assets
+    /// pick it with `io = "<its name>"`).
+    pub fn with_io_manager(
+        mut self,
+        make: impl FnOnce(&StorageRoot) -> Arc<dyn io_managers::IoManager>,
+    ) -> Self {
+        let io = make(&self.storage).clone();
+        self.materializer = Materializer::new(
+            self.materializer.graph().clone(),
+            self.materializer.io_managers().clone().with(io),
+        );
+        self
     }
 
     /// The temporary storage root.

@@ -49,6 +49,18 @@ pub trait IoManager: Send + Sync + 'static {
     /// Loads the whole value at `location`.
     fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>>;
 
+    /// Whether a value is published at `location`. The default loads it;
+    /// stores override it with a cheap metadata lookup.
+    fn exists<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            match self.load(location).await {
+                Ok(_) => Ok(true),
+                Err(crate::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
     /// Streams a table's record batches without holding the whole table in
     /// memory. The default loads everything; table stores override it.
     fn load_batches<'a>(

@@ -80,6 +80,13 @@ impl IoManager for MemoryIoManager {
         })
     }
 
+    fn exists<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let values = self.values.lock().map_err(|_| poisoned(self, location))?;
+            Ok(values.contains_key(location))
+        })
+    }
+
     fn store_sidecar<'a>(
         &'a self,
         location: &'a Location,

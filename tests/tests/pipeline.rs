@@ -375,3 +375,14 @@ fn outputs_produced_in_the_run_are_handed_over_in_memory_within_the_budget() {
         );
     }
 }
+
+#[test]
+fn deleted_value_with_its_sidecar_left_is_recomputed() {
+    let p = pipeline(&Behaviour::ok(10));
+    p.materialize("source", Some(DAY)).expect("first run");
+    std::fs::remove_file(p.root().join("source").join(DAY).join("data.parquet")).expect("rm");
+    let report = p.materialize("source", Some(DAY)).expect("second run");
+    let step = report.step("source", Some(DAY)).expect("step");
+    assert_eq!(step.status, StepStatus::Materialized);
+    assert_eq!(step.message.as_deref(), Some("its stored value is missing"));
+}

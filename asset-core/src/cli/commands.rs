@@ -1,13 +1,12 @@
 //! The subcommands' bodies.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use io_managers::{IoManager, StorageRoot};
+use io_managers::StorageRoot;
 
 use crate::asset::registry::Registry;
 use crate::cli::args::{Cli, Command, MaterializeArgs};
-use crate::cli::{EXIT_FAILED, progress};
+use crate::cli::{EXIT_FAILED, IoManagerFactory, progress};
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 use crate::materialize::{IoManagers, MaterializeOptions, Materializer};
@@ -16,7 +15,7 @@ use crate::materialize::{IoManagers, MaterializeOptions, Materializer};
 pub(super) fn run(
     cli: Cli,
     registry: Registry,
-    extra_io: Vec<Arc<dyn IoManager>>,
+    extra_io: Vec<IoManagerFactory>,
 ) -> Result<ExitCode, Error> {
     let graph = AssetGraph::build(registry)?;
     match cli.command {
@@ -25,10 +24,17 @@ pub(super) fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Materialize(args) => {
+            // Refuse a bad selection or partition key before touching storage.
+            let selection = Selection::parse(&args.select)?;
+            crate::materialize::Plan::build(
+                &graph,
+                &selection.resolve(&graph)?,
+                args.partition.as_deref(),
+            )?;
             let root = StorageRoot::parse(&cli.root)?;
             let io = extra_io
-                .into_iter()
-                .fold(IoManagers::defaults(&root), IoManagers::with);
+                .iter()
+                .fold(IoManagers::defaults(&root), |io, make| io.with(make(&root)));
             materialize(Materializer::new(graph, io), args, cli.quiet)
         }
     }

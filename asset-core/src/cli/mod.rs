@@ -17,8 +17,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-use io_managers::IoManager;
+use clap::{CommandFactory, FromArgMatches};
+use io_managers::{IoManager, StorageRoot};
 
 use crate::asset::definition::AssetDef;
 use crate::asset::registry::Registry;
@@ -40,9 +40,12 @@ pub fn main() -> ExitCode {
 #[derive(Default)]
 pub struct App {
     extra_assets: Vec<AssetDef>,
-    extra_io: Vec<Arc<dyn IoManager>>,
+    extra_io: Vec<IoManagerFactory>,
     use_inventory: bool,
 }
+
+/// Makes an IO manager for the storage root the user chose (`--root`).
+pub type IoManagerFactory = Arc<dyn Fn(&StorageRoot) -> Arc<dyn IoManager> + Send + Sync>;
 
 impl App {
     /// The assets marked `#[asset]` in this program, the default IO managers.
@@ -67,9 +70,20 @@ impl App {
         self
     }
 
-    /// Adds an IO manager (assets pick it with `io = "<its name>"`).
+    /// Adds an IO manager (assets pick it with `io = "<its name>"`); it
+    /// stores wherever it was built to, whatever `--root` says.
     pub fn with_io_manager(mut self, io: Arc<dyn IoManager>) -> Self {
-        self.extra_io.push(io);
+        self.extra_io
+            .push(Arc::new(move |_: &StorageRoot| io.clone()));
+        self
+    }
+
+    /// Adds an IO manager built on the storage root of each run (`--root`).
+    pub fn with_io_manager_factory(
+        mut self,
+        factory: impl Fn(&StorageRoot) -> Arc<dyn IoManager> + Send + Sync + 'static,
+    ) -> Self {
+        self.extra_io.push(Arc::new(factory));
         self
     }
 
@@ -84,7 +98,18 @@ impl App {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let cli = match Cli::try_parse_from(args) {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        // Help and errors name the user's binary, not this library.
+        let name = args
+            .first()
+            .and_then(|a| std::path::Path::new(a).file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "assetflow".into());
+        let parsed = Cli::command()
+            .name(name)
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m));
+        let cli = match parsed {
             Ok(cli) => cli,
             Err(e) => {
                 // clap prints help/version to stdout (exit 0) and errors to stderr (exit 2).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
-use io_managers::{Payload, StoreReceipt, data_version_of};
+use io_managers::{Payload, PayloadKind, StoreReceipt, data_version_of};
 use tokio::task::JoinSet;
 
 use crate::asset::context::AssetContext;
@@ -285,8 +285,17 @@ async fn freshness(
         Ok(None) => "never materialized".to_owned(),
         Err(e) => format!("previous provenance unreadable ({e})"),
         Ok(Some(record)) => match record.stale_reason(&def.code_version, &inputs) {
-            None => return Ok(Freshness::Fresh(Box::new(record))),
             Some(reason) => reason,
+            // The record alone is not enough: the value it describes must
+            // still be there (someone may have deleted the file).
+            None if def.payload_kind == PayloadKind::Nothing => {
+                return Ok(Freshness::Fresh(Box::new(record)));
+            }
+            None => match own_io.exists(&step.location).await {
+                Ok(true) => return Ok(Freshness::Fresh(Box::new(record))),
+                Ok(false) => "its stored value is missing".to_owned(),
+                Err(e) => format!("its stored value cannot be checked ({e})"),
+            },
         },
     };
     Ok(Freshness::Stale { reason, inputs })

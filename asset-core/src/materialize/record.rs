@@ -67,7 +67,9 @@ impl MaterializationRecord {
 
     /// The sidecar bytes.
     pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec_pretty(self)
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        Ok(bytes)
     }
 
     /// Why this record is out of date for `code_version` and `inputs`, or

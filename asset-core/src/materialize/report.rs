@@ -123,8 +123,9 @@ impl RunReport {
         }
         let _ = write!(
             out,
-            "{} steps in {}: {} materialized, {} fresh, {} failed, {} skipped",
+            "{} step{} in {}: {} materialized, {} fresh, {} failed, {} skipped",
             self.steps.len(),
+            if self.steps.len() == 1 { "" } else { "s" },
             format_duration(self.duration),
             self.count(StepStatus::Materialized),
             self.count(StepStatus::Fresh),

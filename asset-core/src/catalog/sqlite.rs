@@ -1,0 +1,1275 @@
+//! [`SqliteCatalog`]: the catalog in one embedded SQLite file.
+//!
+//! # Connections
+//!
+//! - One write connection, owned by a background thread ("the writer") fed
+//!   by a channel. It takes every queued command waiting (up to
+//!   [`MAX_BATCH`]) and commits them in one `BEGIN IMMEDIATE` transaction,
+//!   so a run recording thousands of materializations pays one commit per
+//!   batch, not per record, and the caller never waits for SQLite.
+//! - Read connections, pooled: each read is one transaction (one consistent
+//!   snapshot, WAL readers never block the writer nor each other).
+//!
+//! # Concurrency between processes
+//!
+//! WAL journal, `busy_timeout` of [`BUSY_TIMEOUT`], and every write
+//! transaction `IMMEDIATE` (it takes the write lock up front, so it never
+//! has to upgrade a read snapshot, which SQLite refuses with "database is
+//! locked" without waiting). A batch still refused after the timeout is
+//! retried until [`LOCK_PATIENCE`] has passed; only then is it
+//! [`CatalogError::Locked`].
+//!
+//! # Durability
+//!
+//! `synchronous = NORMAL`: a committed batch survives the process dying; a
+//! power loss may lose the last batches (the sidecars still have them,
+//! `catalog rebuild` restores them).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::error::{CatalogError, is_busy};
+use super::{
+    Catalog, CheckResult, CheckSeverity, FailureRecord, InputVersion, MaterializationRecord,
+    RunInfo, RunStatus, schema,
+};
+
+/// How long SQLite itself waits for a lock before answering "busy".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write keeps retrying a busy catalog before giving up.
+pub const LOCK_PATIENCE: Duration = Duration::from_secs(60);
+/// At most this many queued commands are committed in one transaction.
+pub const MAX_BATCH: usize = 4096;
+/// Schemas whose ids the writer remembers (then it forgets them all).
+const SCHEMA_CACHE: usize = 4096;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
+/// The catalog in a SQLite file. See the [module docs](self).
+///
+/// Dropping it waits for the queued writes to be committed (errors then
+/// are logged: call [`flush`](Catalog::flush) or [`close`](Self::close)
+/// to see them).
+pub struct SqliteCatalog {
+    path: PathBuf,
+    location: String,
+    sender: Option<Sender<Command>>,
+    /// Commands sent to the writer so far.
+    submitted: AtomicU64,
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteCatalog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the writer tells the callers.
+struct Shared {
+    state: Mutex<WriterState>,
+    changed: Condvar,
+}
+
+struct WriterState {
+    /// Commands handled (committed or failed) so far.
+    processed: u64,
+    /// The first error of a queued write since the last flush.
+    error: Option<CatalogError>,
+    /// The writer thread has ended.
+    stopped: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until `target` commands are handled or the writer stopped.
+    fn wait_for(&self, target: u64) -> MutexGuard<'_, WriterState> {
+        let mut state = self.lock();
+        while state.processed < target && !state.stopped {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state
+    }
+}
+
+/// A queued write.
+struct Command {
+    op: Op,
+    /// Where to send the outcome; `None`: report errors at the next flush.
+    reply: Option<SyncSender<Result<(), CatalogError>>>,
+}
+
+enum Op {
+    Materialization(Box<MaterializationRecord>),
+    Failure(Box<FailureRecord>),
+    Check(Box<CheckResult>),
+    BeginRun(Box<RunInfo>),
+    EndRun {
+        run_id: String,
+        status: RunStatus,
+        finished_at: String,
+    },
+}
+
+impl SqliteCatalog {
+    /// Opens the catalog at `path`, creating it (and its folder) if missing,
+    /// and migrating it to [`SCHEMA_VERSION`](super::SCHEMA_VERSION).
+    ///
+    /// Refuses, naming the file: a file that is not a SQLite database or is
+    /// truncated ([`CatalogError::Corrupt`]), another application's database
+    /// ([`CatalogError::NotACatalog`]), a catalog from a newer assetflow
+    /// ([`CatalogError::NewerSchema`]).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CatalogError> {
+        let path = path.as_ref().to_owned();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| CatalogError::Io {
+                path: path.clone(),
+                source: Arc::new(e),
+            })?;
+        }
+        schema::check_file(&path)?;
+        let mut conn = open_connection(&path, false)?;
+        retry_busy(&path, || {
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(path = %path.display(), mode, "the catalog cannot use WAL");
+            }
+            Ok(())
+        })?;
+        let start = Instant::now();
+        loop {
+            match schema::migrate(&mut conn, &path) {
+                Err(CatalogError::Sqlite { source, .. })
+                    if is_busy(&source) && start.elapsed() < LOCK_PATIENCE =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(CatalogError::Sqlite { source, .. }) if is_busy(&source) => {
+                    return Err(CatalogError::Locked {
+                        path,
+                        waited: start.elapsed(),
+                    });
+                }
+                other => break other?,
+            }
+        }
+
+        let shared = Arc::new(Shared {
+            state: Mutex::new(WriterState {
+                processed: 0,
+                error: None,
+                stopped: false,
+            }),
+            changed: Condvar::new(),
+        });
+        let (sender, receiver) = mpsc::channel();
+        let writer = Writer {
+            conn,
+            path: path.clone(),
+            schema_ids: HashMap::new(),
+        };
+        let thread_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("assetflow-catalog".into())
+            .spawn(move || writer.run(receiver, thread_shared))
+            .map_err(|e| CatalogError::Io {
+                path: path.clone(),
+                source: Arc::new(e),
+            })?;
+        Ok(SqliteCatalog {
+            location: path.display().to_string(),
+            path,
+            sender: Some(sender),
+            submitted: AtomicU64::new(0),
+            shared,
+            writer: Some(handle),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The catalog file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Commits what is queued, stops the writer and closes the file,
+    /// reporting any error not yet reported.
+    pub fn close(mut self) -> Result<(), CatalogError> {
+        let flushed = self.flush();
+        self.stop_writer();
+        flushed
+    }
+
+    fn stop_writer(&mut self) {
+        self.sender = None;
+        if let Some(handle) = self.writer.take()
+            && handle.join().is_err()
+        {
+            tracing::error!(path = %self.path.display(), "the catalog writer panicked");
+        }
+    }
+
+    /// Queues a write; with `wait`, waits for its outcome.
+    fn submit(&self, op: Op, wait: bool) -> Result<(), CatalogError> {
+        let stopped = || CatalogError::WriterStopped {
+            path: self.path.clone(),
+        };
+        let sender = self.sender.as_ref().ok_or_else(stopped)?;
+        let (reply, outcome) = if wait {
+            let (tx, rx) = mpsc::sync_channel(1);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        self.submitted.fetch_add(1, Ordering::SeqCst);
+        sender
+            .send(Command { op, reply })
+            .map_err(|_| stopped())?;
+        match outcome {
+            Some(rx) => rx.recv().map_err(|_| stopped())?,
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every write queued so far is handled (not consuming
+    /// their errors: those are for `flush`).
+    fn wait_queued(&self) {
+        let target = self.submitted.load(Ordering::SeqCst);
+        drop(self.shared.wait_for(target));
+    }
+
+    /// Runs `f` in a read transaction on a pooled read connection, after
+    /// the queued writes; retries while the catalog is busy.
+    fn read<T>(&self, f: impl Fn(&Connection) -> rusqlite::Result<T>) -> Result<T, CatalogError> {
+        self.wait_queued();
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.path, true)?,
+        };
+        let result = retry_busy(&self.path, || {
+            let tx = conn.transaction()?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        });
+        self.readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn);
+        result
+    }
+
+    fn invalid(&self, what: String, reason: &str) -> CatalogError {
+        CatalogError::InvalidRecord {
+            path: self.path.clone(),
+            what,
+            reason: reason.into(),
+        }
+    }
+
+    /// Refuses keys that would not read back as given.
+    fn validate_key(
+        &self,
+        what: impl FnOnce() -> String,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+    ) -> Result<(), CatalogError> {
+        if asset.is_empty() {
+            return Err(self.invalid(what(), "the asset key is empty"));
+        }
+        if partition == Some("") {
+            return Err(self.invalid(what(), "the partition key is empty"));
+        }
+        if tag == Some("") {
+            return Err(self.invalid(what(), "the tag is empty"));
+        }
+        Ok(())
+    }
+
+    fn validate_record(&self, record: &MaterializationRecord) -> Result<(), CatalogError> {
+        let what = || {
+            format!(
+                "the materialization of {}{}",
+                record.asset,
+                record
+                    .partition
+                    .as_deref()
+                    .map(|p| format!(" [{p}]"))
+                    .unwrap_or_default()
+            )
+        };
+        self.validate_key(
+            what,
+            &record.asset,
+            record.partition.as_deref(),
+            record.tag.as_deref(),
+        )?;
+        for input in &record.inputs {
+            self.validate_key(what, &input.asset, input.partition.as_deref(), None)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteCatalog {
+    fn drop(&mut self) {
+        let target = self.submitted.load(Ordering::SeqCst);
+        let error = self.shared.wait_for(target).error.take();
+        if let Some(error) = error {
+            tracing::error!(%error, "catalog writes failed");
+        }
+        self.stop_writer();
+    }
+}
+
+impl Catalog for SqliteCatalog {
+    fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn begin_run(&self, run: &RunInfo) -> Result<(), CatalogError> {
+        self.validate_key(
+            || format!("run {}", run.run_id),
+            "run",
+            None,
+            run.tag.as_deref(),
+        )?;
+        self.submit(Op::BeginRun(Box::new(run.clone())), true)
+    }
+
+    fn end_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        finished_at: &str,
+    ) -> Result<(), CatalogError> {
+        self.submit(
+            Op::EndRun {
+                run_id: run_id.to_owned(),
+                status,
+                finished_at: finished_at.to_owned(),
+            },
+            true,
+        )
+    }
+
+    fn runs(&self, limit: usize) -> Result<Vec<RunInfo>, CatalogError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{RUN_SELECT} ORDER BY rowid DESC LIMIT ?1"
+            ))?;
+            stmt.query_map([sql_limit(limit)], run_from_row)?.collect()
+        })
+    }
+
+    fn run(&self, run_id: &str) -> Result<Option<RunInfo>, CatalogError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("{RUN_SELECT} WHERE run_id = ?1"))?
+                .query_row([run_id], run_from_row)
+                .optional()
+        })
+    }
+
+    fn record_materialization(&self, record: &MaterializationRecord) -> Result<(), CatalogError> {
+        self.validate_record(record)?;
+        self.submit(Op::Materialization(Box::new(record.clone())), false)
+    }
+
+    fn record_failure(&self, failure: &FailureRecord) -> Result<(), CatalogError> {
+        self.validate_key(
+            || format!("a failure of {}", failure.asset),
+            &failure.asset,
+            failure.partition.as_deref(),
+            failure.tag.as_deref(),
+        )?;
+        self.submit(Op::Failure(Box::new(failure.clone())), false)
+    }
+
+    fn record_check(&self, check: &CheckResult) -> Result<(), CatalogError> {
+        self.validate_key(
+            || format!("check {} of {}", check.name, check.asset),
+            &check.asset,
+            check.partition.as_deref(),
+            check.tag.as_deref(),
+        )?;
+        self.submit(Op::Check(Box::new(check.clone())), false)
+    }
+
+    fn flush(&self) -> Result<(), CatalogError> {
+        let target = self.submitted.load(Ordering::SeqCst);
+        let mut state = self.shared.wait_for(target);
+        if let Some(error) = state.error.take() {
+            return Err(error);
+        }
+        if state.processed < target {
+            return Err(CatalogError::WriterStopped {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn latest(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+    ) -> Result<Option<MaterializationRecord>, CatalogError> {
+        self.read(|conn| {
+            let id: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT materialization_id FROM latest
+                     WHERE tag = ?1 AND asset = ?2 AND partition_key = ?3
+                       AND materialization_id IS NOT NULL",
+                )?
+                .query_row(params![key(tag), asset, key(partition)], |r| r.get(0))
+                .optional()?;
+            match id {
+                Some(id) => materialization_by_id(conn, id),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn latest_for_assets(
+        &self,
+        assets: &[&str],
+        tag: Option<&str>,
+    ) -> Result<Vec<MaterializationRecord>, CatalogError> {
+        self.read(|conn| {
+            let mut records = Vec::new();
+            let mut rows = conn.prepare_cached(&format!(
+                "SELECT {MAT_COLUMNS}
+                 FROM latest l
+                 JOIN materializations m ON m.id = l.materialization_id
+                 LEFT JOIN schemas s ON s.id = m.schema_id
+                 WHERE l.tag = ?1 AND l.asset = ?2
+                 ORDER BY l.partition_key"
+            ))?;
+            let mut inputs = conn.prepare_cached(
+                "SELECT i.materialization_id, i.asset, i.partition_key, i.data_version
+                 FROM latest l
+                 JOIN materialization_inputs i ON i.materialization_id = l.materialization_id
+                 WHERE l.tag = ?1 AND l.asset = ?2
+                 ORDER BY l.partition_key, i.position",
+            )?;
+            for asset in assets {
+                let start = records.len();
+                let mut ids = Vec::new();
+                for row in rows.query_map(params![key(tag), asset], materialization_from_row)? {
+                    let (id, record) = row?;
+                    ids.push(id);
+                    records.push(record);
+                }
+                // Both queries walk the same partitions in the same order:
+                // merge them.
+                let mut at = 0;
+                let mut input_rows = inputs.query(params![key(tag), asset])?;
+                while let Some(row) = input_rows.next()? {
+                    let id: i64 = row.get(0)?;
+                    while at < ids.len() && ids[at] != id {
+                        at += 1;
+                    }
+                    if at == ids.len() {
+                        break;
+                    }
+                    records[start + at].inputs.push(input_from_row(row, 1)?);
+                }
+            }
+            Ok(records)
+        })
+    }
+
+    fn history(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MaterializationRecord>, CatalogError> {
+        self.read(|conn| {
+            let limit = sql_limit(limit);
+            let rows = match partition {
+                Some(partition) => conn
+                    .prepare_cached(&format!(
+                        "{MAT_SELECT} WHERE m.asset = ?1 AND m.partition_key = ?2
+                         ORDER BY m.id DESC LIMIT ?3"
+                    ))?
+                    .query_map(params![asset, partition, limit], materialization_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                None => conn
+                    .prepare_cached(&format!(
+                        "{MAT_SELECT} WHERE m.asset = ?1 ORDER BY m.id DESC LIMIT ?2"
+                    ))?
+                    .query_map(params![asset, limit], materialization_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            with_inputs(conn, rows)
+        })
+    }
+
+    fn consumers(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        data_version: &str,
+    ) -> Result<Vec<MaterializationRecord>, CatalogError> {
+        self.read(|conn| {
+            let rows = conn
+                .prepare_cached(&format!(
+                    "{MAT_SELECT} WHERE m.id IN (
+                        SELECT materialization_id FROM materialization_inputs
+                        WHERE asset = ?1 AND partition_key = ?2 AND data_version = ?3)
+                     ORDER BY m.id DESC"
+                ))?
+                .query_map(
+                    params![asset, key(partition), data_version],
+                    materialization_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            with_inputs(conn, rows)
+        })
+    }
+
+    fn run_materializations(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<MaterializationRecord>, CatalogError> {
+        self.read(|conn| {
+            let rows = conn
+                .prepare_cached(&format!("{MAT_SELECT} WHERE m.run_id = ?1 ORDER BY m.id"))?
+                .query_map([run_id], materialization_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            with_inputs(conn, rows)
+        })
+    }
+
+    fn last_failure(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+    ) -> Result<Option<FailureRecord>, CatalogError> {
+        Ok(self.failures(asset, partition, tag, 1)?.pop())
+    }
+
+    fn failures(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FailureRecord>, CatalogError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "{FAILURE_SELECT} WHERE f.asset = ?1 AND f.partition_key = ?2 AND f.tag = ?3
+                 ORDER BY f.id DESC LIMIT ?4"
+            ))?
+            .query_map(
+                params![asset, key(partition), key(tag), sql_limit(limit)],
+                failure_from_row,
+            )?
+            .collect()
+        })
+    }
+
+    fn last_attempt_failed(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+    ) -> Result<Option<FailureRecord>, CatalogError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "{FAILURE_SELECT} JOIN latest l ON l.failure_id = f.id
+                 WHERE l.tag = ?1 AND l.asset = ?2 AND l.partition_key = ?3 AND l.failed = 1"
+            ))?
+            .query_row(params![key(tag), asset, key(partition)], failure_from_row)
+            .optional()
+        })
+    }
+
+    fn failed_for_assets(
+        &self,
+        assets: &[&str],
+        tag: Option<&str>,
+    ) -> Result<Vec<FailureRecord>, CatalogError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{FAILURE_SELECT} JOIN latest l ON l.failure_id = f.id
+                 WHERE l.tag = ?1 AND l.asset = ?2 AND l.failed = 1
+                 ORDER BY l.partition_key"
+            ))?;
+            let mut failures = Vec::new();
+            for asset in assets {
+                for failure in stmt.query_map(params![key(tag), asset], failure_from_row)? {
+                    failures.push(failure?);
+                }
+            }
+            Ok(failures)
+        })
+    }
+
+    fn checks(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CheckResult>, CatalogError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "{CHECK_SELECT} WHERE asset = ?1 AND partition_key = ?2 AND tag = ?3
+                 ORDER BY id DESC LIMIT ?4"
+            ))?
+            .query_map(
+                params![asset, key(partition), key(tag), sql_limit(limit)],
+                check_from_row,
+            )?
+            .collect()
+        })
+    }
+
+    fn run_checks(&self, run_id: &str) -> Result<Vec<CheckResult>, CatalogError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("{CHECK_SELECT} WHERE run_id = ?1 ORDER BY id"))?
+                .query_map([run_id], check_from_row)?
+                .collect()
+        })
+    }
+
+    fn replace_all(
+        &self,
+        records: &mut dyn Iterator<Item = MaterializationRecord>,
+    ) -> Result<u64, CatalogError> {
+        self.wait_queued();
+        let sql = |e| CatalogError::sqlite(&self.path, e);
+        let mut conn = open_connection(&self.path, false)?;
+        // Take the write lock before consuming the records: a busy retry
+        // could not replay them.
+        let start = Instant::now();
+        let tx = loop {
+            match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+                Ok(tx) => break tx,
+                Err(e) if is_busy(&e) && start.elapsed() < LOCK_PATIENCE => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) if is_busy(&e) => {
+                    return Err(CatalogError::Locked {
+                        path: self.path.clone(),
+                        waited: start.elapsed(),
+                    });
+                }
+                Err(e) => return Err(sql(e)),
+            }
+        };
+        tx.execute_batch(
+            "DELETE FROM materialization_inputs;
+             DELETE FROM latest;
+             DELETE FROM materializations;",
+        )
+        .map_err(sql)?;
+        let mut schema_ids = HashMap::new();
+        let mut count = 0u64;
+        for record in records {
+            self.validate_record(&record)?;
+            insert_materialization(&tx, &record, &mut schema_ids).map_err(sql)?;
+            count += 1;
+        }
+        restore_failures(&tx).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(count)
+    }
+}
+
+/// Opens a connection with the catalog's settings.
+fn open_connection(path: &Path, reader: bool) -> Result<Connection, CatalogError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| CatalogError::Open {
+        path: path.to_owned(),
+        source: Arc::new(e),
+    })?;
+    let configure = || -> rusqlite::Result<()> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.execute_batch(if reader {
+            "PRAGMA query_only = ON;"
+        } else {
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+        })
+    };
+    configure().map_err(|e| CatalogError::sqlite(path, e))?;
+    Ok(conn)
+}
+
+/// Runs `f`, again while the catalog is busy, for up to [`LOCK_PATIENCE`].
+fn retry_busy<T>(
+    path: &Path,
+    mut f: impl FnMut() -> rusqlite::Result<T>,
+) -> Result<T, CatalogError> {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Ok(value) => return Ok(value),
+            Err(e) if is_busy(&e) && start.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) if is_busy(&e) => {
+                return Err(CatalogError::Locked {
+                    path: path.to_owned(),
+                    waited: start.elapsed(),
+                });
+            }
+            Err(e) => return Err(CatalogError::sqlite(path, e)),
+        }
+    }
+}
+
+/// The background writer: owns the write connection.
+struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    /// Schema text -> id in `schemas`, for rows committed or in the open
+    /// transaction (cleared on any rollback).
+    schema_ids: HashMap<String, i64>,
+}
+
+/// Why applying one command failed.
+enum ApplyError {
+    /// SQLite failed (busy, IO...).
+    Sql(rusqlite::Error),
+    /// The command is wrong (duplicate or unknown run); nothing was written.
+    Refused(CatalogError),
+}
+
+impl From<rusqlite::Error> for ApplyError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApplyError::Sql(e)
+    }
+}
+
+/// How a batch went, per command.
+type Outcomes = Vec<Result<(), CatalogError>>;
+
+impl Writer {
+    fn run(mut self, commands: Receiver<Command>, shared: Arc<Shared>) {
+        /// Marks the writer stopped however the thread ends (even by a panic),
+        /// so nobody waits for it forever.
+        struct Stopped(Arc<Shared>);
+        impl Drop for Stopped {
+            fn drop(&mut self) {
+                self.0.lock().stopped = true;
+                self.0.changed.notify_all();
+            }
+        }
+        let _stopped = Stopped(shared.clone());
+
+        while let Ok(first) = commands.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match commands.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            let handled = batch.len() as u64;
+            let outcomes = match self.commit_with_retries(&batch) {
+                Ok(outcomes) => outcomes,
+                Err(error) => vec![Err(error); batch.len()],
+            };
+            let mut first_error = None;
+            for (command, outcome) in batch.into_iter().zip(outcomes) {
+                match command.reply {
+                    // The caller may have gone (it panicked): nothing to do.
+                    Some(reply) => drop(reply.send(outcome)),
+                    None => {
+                        if let Err(e) = outcome {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+            let mut state = shared.lock();
+            state.processed += handled;
+            if let Some(error) = first_error {
+                state.error.get_or_insert(error);
+            }
+            drop(state);
+            shared.changed.notify_all();
+        }
+    }
+
+    /// Commits `batch`, retrying while the catalog is busy.
+    fn commit_with_retries(&mut self, batch: &[Command]) -> Result<Outcomes, CatalogError> {
+        let start = Instant::now();
+        let mut careful = false;
+        loop {
+            match self.commit(batch, careful) {
+                Ok(outcomes) => return Ok(outcomes),
+                Err(e) => {
+                    // The transaction was rolled back: forget its schema ids.
+                    self.schema_ids.clear();
+                    if is_busy(&e) {
+                        if start.elapsed() >= LOCK_PATIENCE {
+                            return Err(CatalogError::Locked {
+                                path: self.path.clone(),
+                                waited: start.elapsed(),
+                            });
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    } else if !careful {
+                        // One command failed midway: redo the batch with a
+                        // savepoint per command, to keep the others.
+                        careful = true;
+                    } else {
+                        return Err(CatalogError::sqlite(&self.path, e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt at committing `batch` in one transaction. Fast path: the
+    /// commands applied one after the other, any SQLite error fails the
+    /// batch. `careful`: each command in a savepoint, a command's failure
+    /// undoes only that command.
+    fn commit(&mut self, batch: &[Command], careful: bool) -> rusqlite::Result<Outcomes> {
+        let Writer {
+            conn,
+            path,
+            schema_ids,
+        } = self;
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for command in batch {
+            let outcome = if careful {
+                let savepoint = tx.savepoint()?;
+                match apply(&savepoint, path, &command.op, schema_ids) {
+                    Ok(()) => {
+                        savepoint.commit()?;
+                        Ok(())
+                    }
+                    Err(ApplyError::Sql(e)) if is_busy(&e) => return Err(e),
+                    Err(ApplyError::Sql(e)) => {
+                        drop(savepoint);
+                        schema_ids.clear();
+                        Err(CatalogError::sqlite(path, e))
+                    }
+                    Err(ApplyError::Refused(e)) => Err(e),
+                }
+            } else {
+                match apply(&tx, path, &command.op, schema_ids) {
+                    Ok(()) => Ok(()),
+                    Err(ApplyError::Sql(e)) => return Err(e),
+                    Err(ApplyError::Refused(e)) => Err(e),
+                }
+            };
+            outcomes.push(outcome);
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+}
+
+/// Applies one command in the open transaction.
+fn apply(
+    conn: &Connection,
+    path: &Path,
+    op: &Op,
+    schema_ids: &mut HashMap<String, i64>,
+) -> Result<(), ApplyError> {
+    match op {
+        Op::Materialization(record) => {
+            insert_materialization(conn, record, schema_ids)?;
+        }
+        Op::Failure(failure) => {
+            conn.prepare_cached(
+                "INSERT INTO failures
+                 (run_id, asset, partition_key, tag, attempt, error, started_at, finished_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                failure.run_id,
+                failure.asset,
+                key(failure.partition.as_deref()),
+                key(failure.tag.as_deref()),
+                failure.attempt,
+                failure.error,
+                failure.started_at,
+                failure.finished_at,
+            ])?;
+            let id = conn.last_insert_rowid();
+            conn.prepare_cached(
+                "INSERT INTO latest (tag, asset, partition_key, failure_id, failed)
+                 VALUES (?1, ?2, ?3, ?4, 1)
+                 ON CONFLICT (tag, asset, partition_key)
+                 DO UPDATE SET failure_id = excluded.failure_id, failed = 1",
+            )?
+            .execute(params![
+                key(failure.tag.as_deref()),
+                failure.asset,
+                key(failure.partition.as_deref()),
+                id
+            ])?;
+        }
+        Op::Check(check) => {
+            conn.prepare_cached(
+                "INSERT INTO check_results
+                 (run_id, asset, partition_key, tag, name, passed, severity, message, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                check.run_id,
+                check.asset,
+                key(check.partition.as_deref()),
+                key(check.tag.as_deref()),
+                check.name,
+                check.passed,
+                check.severity.as_str(),
+                check.message,
+                check.at,
+            ])?;
+        }
+        Op::BeginRun(run) => {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO runs (run_id, started_at, finished_at, status, command, tag)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id) DO NOTHING",
+                )?
+                .execute(params![
+                    run.run_id,
+                    run.started_at,
+                    run.finished_at,
+                    run.status.as_str(),
+                    run.command,
+                    key(run.tag.as_deref()),
+                ])?;
+            if inserted == 0 {
+                return Err(ApplyError::Refused(CatalogError::DuplicateRun {
+                    path: path.to_owned(),
+                    run_id: run.run_id.clone(),
+                }));
+            }
+        }
+        Op::EndRun {
+            run_id,
+            status,
+            finished_at,
+        } => {
+            let updated = conn
+                .prepare_cached("UPDATE runs SET status = ?2, finished_at = ?3 WHERE run_id = ?1")?
+                .execute(params![run_id, status.as_str(), finished_at])?;
+            if updated == 0 {
+                return Err(ApplyError::Refused(CatalogError::UnknownRun {
+                    path: path.to_owned(),
+                    run_id: run_id.clone(),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Inserts a materialization with its inputs and makes it its key's latest.
+fn insert_materialization(
+    conn: &Connection,
+    record: &MaterializationRecord,
+    schema_ids: &mut HashMap<String, i64>,
+) -> rusqlite::Result<i64> {
+    let schema_id = match &record.schema {
+        Some(text) => Some(schema_id(conn, text, schema_ids)?),
+        None => None,
+    };
+    conn.prepare_cached(
+        "INSERT INTO materializations
+         (asset, partition_key, tag, run_id, code_version, data_version, uri, row_count,
+          byte_count, started_at, finished_at, framework_version, config_hash, git_commit,
+          schema_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        record.asset,
+        key(record.partition.as_deref()),
+        key(record.tag.as_deref()),
+        record.run_id,
+        record.code_version,
+        record.data_version,
+        record.uri,
+        record.rows as i64,
+        record.bytes as i64,
+        record.started_at,
+        record.finished_at,
+        record.framework_version,
+        record.config_hash,
+        record.git_commit,
+        schema_id,
+    ])?;
+    let id = conn.last_insert_rowid();
+    if !record.inputs.is_empty() {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO materialization_inputs
+             (materialization_id, position, asset, partition_key, data_version)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (position, input) in record.inputs.iter().enumerate() {
+            insert.execute(params![
+                id,
+                position as i64,
+                input.asset,
+                key(input.partition.as_deref()),
+                input.data_version,
+            ])?;
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO latest (tag, asset, partition_key, materialization_id, failed)
+         VALUES (?1, ?2, ?3, ?4, 0)
+         ON CONFLICT (tag, asset, partition_key)
+         DO UPDATE SET materialization_id = excluded.materialization_id, failed = 0",
+    )?
+    .execute(params![
+        key(record.tag.as_deref()),
+        record.asset,
+        key(record.partition.as_deref()),
+        id
+    ])?;
+    Ok(id)
+}
+
+/// The id of a schema text in `schemas`, inserting it if new.
+fn schema_id(
+    conn: &Connection,
+    text: &str,
+    cache: &mut HashMap<String, i64>,
+) -> rusqlite::Result<i64> {
+    if let Some(&id) = cache.get(text) {
+        return Ok(id);
+    }
+    conn.prepare_cached("INSERT INTO schemas (text) VALUES (?1) ON CONFLICT (text) DO NOTHING")?
+        .execute([text])?;
+    let id = conn
+        .prepare_cached("SELECT id FROM schemas WHERE text = ?1")?
+        .query_row([text], |r| r.get(0))?;
+    if cache.len() >= SCHEMA_CACHE {
+        cache.clear();
+    }
+    cache.insert(text.to_owned(), id);
+    Ok(id)
+}
+
+/// After a rebuild: marks the keys whose last attempt failed, from the
+/// failures kept (a failure that finished after the rebuilt latest
+/// materialization, or a key with no materialization).
+fn restore_failures(conn: &Connection) -> rusqlite::Result<()> {
+    let mut last_failures = conn.prepare(
+        "SELECT f.id, f.tag, f.asset, f.partition_key, f.finished_at, m.finished_at
+         FROM failures f
+         LEFT JOIN latest l
+           ON l.tag = f.tag AND l.asset = f.asset AND l.partition_key = f.partition_key
+         LEFT JOIN materializations m ON m.id = l.materialization_id
+         WHERE f.id IN (SELECT max(id) FROM failures GROUP BY tag, asset, partition_key)",
+    )?;
+    let mut mark = conn.prepare(
+        "INSERT INTO latest (tag, asset, partition_key, failure_id, failed)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (tag, asset, partition_key)
+         DO UPDATE SET failure_id = excluded.failure_id, failed = excluded.failed",
+    )?;
+    let mut rows = last_failures.query([])?;
+    while let Some(row) = rows.next()? {
+        let failed_at: String = row.get(4)?;
+        let materialized_at: Option<String> = row.get(5)?;
+        let failed = materialized_at.is_none_or(|at| later(&failed_at, &at));
+        mark.execute(params![
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, i64>(0)?,
+            failed,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Whether RFC 3339 time `a` is after `b` (as text if either does not parse).
+fn later(a: &str, b: &str) -> bool {
+    use chrono::DateTime;
+    match (DateTime::parse_from_rfc3339(a), DateTime::parse_from_rfc3339(b)) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => a > b,
+    }
+}
+
+/// The stored form of an optional key: `''` for none.
+fn key(value: Option<&str>) -> &str {
+    value.unwrap_or("")
+}
+
+/// The optional key a stored `''` stands for.
+fn unkey(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+/// A `LIMIT` argument.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The columns [`materialization_from_row`] reads, from `m` (materializations)
+/// and `s` (schemas).
+const MAT_COLUMNS: &str = "m.id, m.asset, m.partition_key, m.tag, m.run_id, m.code_version,
+    m.data_version, m.uri, m.row_count, m.byte_count, m.started_at, m.finished_at,
+    m.framework_version, m.config_hash, m.git_commit, s.text";
+
+/// Materializations with their schema text.
+const MAT_SELECT: &str = "SELECT m.id, m.asset, m.partition_key, m.tag, m.run_id, m.code_version,
+    m.data_version, m.uri, m.row_count, m.byte_count, m.started_at, m.finished_at,
+    m.framework_version, m.config_hash, m.git_commit, s.text
+    FROM materializations m LEFT JOIN schemas s ON s.id = m.schema_id";
+
+/// A materialization without its inputs, and its id.
+fn materialization_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, MaterializationRecord)> {
+    Ok((
+        row.get(0)?,
+        MaterializationRecord {
+            asset: row.get(1)?,
+            partition: unkey(row.get(2)?),
+            tag: unkey(row.get(3)?),
+            run_id: row.get(4)?,
+            code_version: row.get(5)?,
+            data_version: row.get(6)?,
+            inputs: Vec::new(),
+            uri: row.get(7)?,
+            rows: row.get::<_, i64>(8)? as u64,
+            bytes: row.get::<_, i64>(9)? as u64,
+            started_at: row.get(10)?,
+            finished_at: row.get(11)?,
+            framework_version: row.get(12)?,
+            config_hash: row.get(13)?,
+            git_commit: row.get(14)?,
+            schema: row.get(15)?,
+        },
+    ))
+}
+
+/// An input from columns `at..at + 3` (asset, partition key, data version).
+fn input_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<InputVersion> {
+    Ok(InputVersion {
+        asset: row.get(at)?,
+        partition: unkey(row.get(at + 1)?),
+        data_version: row.get(at + 2)?,
+    })
+}
+
+/// Fills in the inputs of materializations read without them.
+fn with_inputs(
+    conn: &Connection,
+    rows: Vec<(i64, MaterializationRecord)>,
+) -> rusqlite::Result<Vec<MaterializationRecord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT asset, partition_key, data_version FROM materialization_inputs
+         WHERE materialization_id = ?1 ORDER BY position",
+    )?;
+    rows.into_iter()
+        .map(|(id, mut record)| {
+            record.inputs = stmt
+                .query_map([id], |row| input_from_row(row, 0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(record)
+        })
+        .collect()
+}
+
+/// One materialization with its inputs.
+fn materialization_by_id(
+    conn: &Connection,
+    id: i64,
+) -> rusqlite::Result<Option<MaterializationRecord>> {
+    let row = conn
+        .prepare_cached(&format!("{MAT_SELECT} WHERE m.id = ?1"))?
+        .query_row([id], materialization_from_row)
+        .optional()?;
+    Ok(with_inputs(conn, row.into_iter().collect())?.pop())
+}
+
+const RUN_SELECT: &str =
+    "SELECT run_id, started_at, finished_at, status, command, tag FROM runs";
+
+fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunInfo> {
+    Ok(RunInfo {
+        run_id: row.get(0)?,
+        started_at: row.get(1)?,
+        finished_at: row.get(2)?,
+        status: parse_column(row, 3)?,
+        command: row.get(4)?,
+        tag: unkey(row.get(5)?),
+    })
+}
+
+const FAILURE_SELECT: &str = "SELECT f.run_id, f.asset, f.partition_key, f.tag, f.attempt,
+    f.error, f.started_at, f.finished_at FROM failures f";
+
+fn failure_from_row(row: &Row<'_>) -> rusqlite::Result<FailureRecord> {
+    Ok(FailureRecord {
+        run_id: row.get(0)?,
+        asset: row.get(1)?,
+        partition: unkey(row.get(2)?),
+        tag: unkey(row.get(3)?),
+        attempt: row.get(4)?,
+        error: row.get(5)?,
+        started_at: row.get(6)?,
+        finished_at: row.get(7)?,
+    })
+}
+
+const CHECK_SELECT: &str = "SELECT run_id, asset, partition_key, tag, name, passed, severity,
+    message, at FROM check_results";
+
+fn check_from_row(row: &Row<'_>) -> rusqlite::Result<CheckResult> {
+    Ok(CheckResult {
+        run_id: row.get(0)?,
+        asset: row.get(1)?,
+        partition: unkey(row.get(2)?),
+        tag: unkey(row.get(3)?),
+        name: row.get(4)?,
+        passed: row.get(5)?,
+        severity: parse_column::<CheckSeverity>(row, 6)?,
+        message: row.get(7)?,
+        at: row.get(8)?,
+    })
+}
+
+/// A text column parsed with `FromStr`.
+fn parse_column<T: std::str::FromStr<Err = String>>(
+    row: &Row<'_>,
+    at: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(at)?;
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, e.into())
+    })
+}
