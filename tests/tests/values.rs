@@ -21,6 +21,19 @@ struct Row {
 #[derive(Debug, Table)]
 struct Rows(Vec<Row>);
 
+/// Only self-describing field types: the schema traces from the type alone.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct PlainRow {
+    id: i64,
+    name: Option<String>,
+    tags: Vec<String>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Table)]
+struct PlainRows(Vec<PlainRow>);
+
 #[derive(Debug, Table)]
 struct Batch(RecordBatch);
 
@@ -69,8 +82,33 @@ fn serde_rows_round_trip_with_nulls_lists_and_timestamps() {
 
 #[test]
 fn empty_row_table_round_trips_with_its_columns() {
-    let back = roundtrip(Rows(Vec::new()));
+    let table = PlainRows(Vec::new()).into_table().expect("to table");
+    assert_eq!(table.schema.fields().len(), 4);
+    let back = roundtrip(PlainRows(Vec::new()));
     assert!(back.0.is_empty());
+}
+
+#[test]
+fn timestamps_as_milliseconds_round_trip() {
+    let rows = vec![PlainRow {
+        id: 7,
+        name: None,
+        tags: vec!["x".into()],
+        at: day("2024-02-29T12:34:56.789Z"),
+    }];
+    assert_eq!(roundtrip(PlainRows(rows.clone())).0, rows);
+}
+
+#[test]
+fn empty_table_of_a_type_that_cannot_be_traced_is_a_clear_error() {
+    let err = Rows(Vec::new())
+        .into_table()
+        .expect_err("chrono strings do not trace");
+    assert!(
+        err.to_string()
+            .contains("cannot derive an Arrow schema for an empty table"),
+        "{err}"
+    );
 }
 
 #[test]

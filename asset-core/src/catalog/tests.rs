@@ -516,8 +516,33 @@ fn a_file_of_garbage_is_refused_naming_the_file() {
     // Garbage shorter than a header, too.
     std::fs::write(&path, [0xde, 0xad, 0xbe, 0xef]).unwrap();
     assert_corrupt(&path, "not a SQLite database");
-    // A valid header followed by garbage pages: caught by SQLite itself.
-    SqliteCatalog::open(&path).map(drop).unwrap_err();
+}
+
+#[test]
+fn damaged_pages_are_reported_as_corrupt_naming_the_file() {
+    let dir = temp();
+    let path = catalog_path(dir.path());
+    let catalog = SqliteCatalog::open(&path).unwrap();
+    for p in 0..2000 {
+        catalog
+            .record_materialization(&record("a", Some(&format!("p{p}")), None, "v", vec![]))
+            .unwrap();
+    }
+    catalog.close().unwrap();
+    // A sound header and schema page, garbage after it: found by the first
+    // query that reads a damaged page.
+    let mut bytes = std::fs::read(&path).unwrap();
+    for b in &mut bytes[4096..] {
+        *b = 0x5a;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let err = match SqliteCatalog::open(&path) {
+        Err(e) => e,
+        Ok(catalog) => catalog.latest_for_assets(&["a"], None).unwrap_err(),
+    };
+    assert!(matches!(err, CatalogError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    assert!(err.to_string().contains("catalog rebuild"), "{err}");
 }
 
 #[test]

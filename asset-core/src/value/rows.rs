@@ -14,17 +14,41 @@ use crate::error::AssetError;
 /// `Option<T>` fields become nullable, `Vec<T>` lists, strings `LargeUtf8`;
 /// `chrono` date-times are stored as they serialize (RFC 3339 strings).
 pub fn row_fields<R: Serialize + DeserializeOwned>() -> Result<Vec<FieldRef>, AssetError> {
-    let options = TracingOptions::default()
+    Ok(Vec::<FieldRef>::from_type::<R>(options())?)
+}
+
+fn options() -> TracingOptions {
+    TracingOptions::default()
         .allow_null_fields(true)
-        .enums_without_data_as_strings(true);
-    Ok(Vec::<FieldRef>::from_type::<R>(options)?)
+        .enums_without_data_as_strings(true)
 }
 
 /// Rows as a table with the schema of their type (also when there are no rows).
+///
+/// Types whose serde form is not self-describing (chrono's `DateTime`, which
+/// deserializes from any string) cannot be traced from the type alone; their
+/// schema is then traced from the rows themselves, which needs at least one
+/// row. Annotating such a field with `#[serde(with = "chrono::serde::ts_milliseconds")]`
+/// makes it an integer that always traces.
 pub fn rows_into_table<R: Serialize + DeserializeOwned>(
     rows: Vec<R>,
 ) -> Result<TableData, AssetError> {
-    let fields = row_fields::<R>()?;
+    let fields = match row_fields::<R>() {
+        Ok(fields) => fields,
+        Err(by_type) if !rows.is_empty() => Vec::<FieldRef>::from_samples(&rows, options())
+            .map_err(|by_samples| {
+                AssetError::msg(format!(
+                    "cannot derive an Arrow schema for {}: {by_type}; from the rows: {by_samples}",
+                    std::any::type_name::<R>()
+                ))
+            })?,
+        Err(by_type) => {
+            return Err(AssetError::msg(format!(
+                "cannot derive an Arrow schema for an empty table of {}: {by_type}",
+                std::any::type_name::<R>()
+            )));
+        }
+    };
     let batch = serde_arrow::to_record_batch(&fields, &rows)?;
     let schema = Arc::new(Schema::new(fields));
     Ok(TableData::new(schema, vec![batch]))
