@@ -35,6 +35,7 @@ pub mod graph;
 pub mod materialize;
 pub mod partition;
 pub mod provenance;
+pub mod staleness;
 pub mod testing;
 pub mod value;
 

@@ -139,7 +139,7 @@ fn check_mapping(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use io_managers::Payload;
 

@@ -1,0 +1,601 @@
+//! Staleness: for each asset-partition, fresh or stale with every reason.
+//!
+//! The assessment works on the latest provenance record of each
+//! asset-partition (from the catalog) and the graph as the code defines it
+//! now. It is exact whatever the fan-in: every expected input of a record is
+//! compared, by data version, with the input's current latest record.
+//!
+//! An upstream that is itself stale "will rerun"; whether its downstream
+//! really changes is only known once it has (early cutoff: an identical data
+//! version leaves the downstream fresh), which is what the materializer does.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::graph::AssetGraph;
+use crate::materialize::record::{InputVersion, MaterializationRecord, short};
+use crate::partition::PartitionKey;
+
+/// An asset-partition key: asset and partition (`None` if unpartitioned).
+pub type PartKey = (String, Option<String>);
+
+/// The latest materialization of each asset-partition.
+pub type LatestRecords = HashMap<PartKey, MaterializationRecord>;
+
+/// Why an asset-partition must be recomputed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// It has never been materialized.
+    NeverMaterialized,
+    /// Its last attempt failed (after its latest success, if any).
+    LastAttemptFailed {
+        /// The error of that attempt.
+        error: String,
+    },
+    /// Its code version changed.
+    CodeChanged {
+        /// The version it was built with.
+        old: String,
+        /// The version in the code now.
+        new: String,
+    },
+    /// Its configuration changed.
+    ConfigChanged {
+        /// The config hash it was built with.
+        old: Option<String>,
+        /// The config hash now.
+        new: Option<String>,
+    },
+    /// It reads other upstream asset-partitions than it was built from.
+    DependenciesChanged {
+        /// What it was built from.
+        old: Vec<String>,
+        /// What it reads now.
+        new: Vec<String>,
+    },
+    /// An upstream has a data version other than the one it was built from.
+    UpstreamChanged {
+        /// The upstream asset.
+        asset: String,
+        /// The upstream partition.
+        partition: Option<String>,
+        /// The data version it was built from.
+        old: String,
+        /// The upstream's data version now.
+        new: String,
+    },
+    /// An upstream is itself stale or missing and will be rerun first.
+    UpstreamWillRerun {
+        /// The upstream asset.
+        asset: String,
+        /// The upstream partition.
+        partition: Option<String>,
+    },
+    /// A rerun was forced.
+    Forced,
+}
+
+fn name(asset: &str, partition: Option<&str>) -> String {
+    match partition {
+        Some(p) => format!("{asset} {p}"),
+        None => asset.to_owned(),
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NeverMaterialized => write!(f, "never materialized"),
+            Reason::LastAttemptFailed { error } => write!(f, "its last attempt failed: {error}"),
+            Reason::CodeChanged { old, new } => {
+                write!(f, "code version changed ({} -> {})", short(old), short(new))
+            }
+            Reason::ConfigChanged { old, new } => write!(
+                f,
+                "config changed ({} -> {})",
+                old.as_deref().map_or("none", short),
+                new.as_deref().map_or("none", short)
+            ),
+            Reason::DependenciesChanged { old, new } => write!(
+                f,
+                "its dependencies changed ([{}] -> [{}])",
+                old.join(", "),
+                new.join(", ")
+            ),
+            Reason::UpstreamChanged {
+                asset,
+                partition,
+                old,
+                new,
+            } => write!(
+                f,
+                "{} has a new data version ({} -> {})",
+                name(asset, partition.as_deref()),
+                short(old),
+                short(new)
+            ),
+            Reason::UpstreamWillRerun { asset, partition } => {
+                write!(
+                    f,
+                    "upstream {} will rerun",
+                    name(asset, partition.as_deref())
+                )
+            }
+            Reason::Forced => write!(f, "forced"),
+        }
+    }
+}
+
+/// The state of one asset-partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Up to date with its code, config and inputs.
+    Fresh,
+    /// Never materialized.
+    Missing,
+    /// Its last attempt failed.
+    Failed,
+    /// Materialized, but out of date.
+    Stale,
+}
+
+impl State {
+    /// Lower-case name for tables.
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Fresh => "fresh",
+            State::Missing => "missing",
+            State::Failed => "failed",
+            State::Stale => "stale",
+        }
+    }
+}
+
+/// The assessment of one asset-partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    /// The asset key.
+    pub asset: String,
+    /// The partition key.
+    pub partition: Option<String>,
+    /// Fresh, missing, failed or stale.
+    pub state: State,
+    /// Every reason it must be recomputed (empty when fresh).
+    pub reasons: Vec<Reason>,
+}
+
+/// What the assessment needs besides the graph.
+pub struct Inputs<'a> {
+    /// Latest records of every asset-partition involved (upstreams included).
+    pub latest: &'a LatestRecords,
+    /// The error of the last attempt of asset-partitions whose last attempt failed.
+    pub failed: &'a HashMap<PartKey, String>,
+    /// The config hash of each asset that takes configuration.
+    pub config_hashes: &'a HashMap<String, String>,
+}
+
+/// Assesses `steps` (asset index and partition, upstream before downstream;
+/// include the upstreams of what you want to report: their state decides
+/// whether a downstream "will rerun").
+pub fn assess(
+    graph: &AssetGraph,
+    steps: &[(usize, Option<PartitionKey>)],
+    inputs: &Inputs<'_>,
+) -> Vec<Assessment> {
+    let mut states: HashMap<PartKey, bool> = HashMap::with_capacity(steps.len());
+    let mut out = Vec::with_capacity(steps.len());
+    for (asset, partition) in steps {
+        let def = graph.asset(*asset);
+        let key: PartKey = (
+            def.key.clone(),
+            partition.as_ref().map(|p| p.as_str().to_owned()),
+        );
+        let mut reasons = Vec::new();
+        let record = inputs.latest.get(&key);
+        if let Some(error) = inputs.failed.get(&key) {
+            reasons.push(Reason::LastAttemptFailed {
+                error: error.clone(),
+            });
+        }
+        match record {
+            None => reasons.push(Reason::NeverMaterialized),
+            Some(record) => {
+                if record.code_version != def.code_version {
+                    reasons.push(Reason::CodeChanged {
+                        old: record.code_version.clone(),
+                        new: def.code_version.clone(),
+                    });
+                }
+                let config = inputs.config_hashes.get(&def.key);
+                if record.config_hash.as_ref() != config {
+                    reasons.push(Reason::ConfigChanged {
+                        old: record.config_hash.clone(),
+                        new: config.cloned(),
+                    });
+                }
+                let expected = expected_inputs(graph, *asset, partition.as_ref());
+                let same_deps = record.inputs.len() == expected.len()
+                    && record
+                        .inputs
+                        .iter()
+                        .zip(&expected)
+                        .all(|(r, e)| r.asset == e.0 && r.partition == e.1);
+                if !same_deps {
+                    reasons.push(Reason::DependenciesChanged {
+                        old: record.inputs.iter().map(input_name).collect(),
+                        new: expected
+                            .iter()
+                            .map(|(a, p)| name(a, p.as_deref()))
+                            .collect(),
+                    });
+                }
+                for (k, up) in expected.iter().enumerate() {
+                    if states.get(up) == Some(&false) {
+                        reasons.push(Reason::UpstreamWillRerun {
+                            asset: up.0.clone(),
+                            partition: up.1.clone(),
+                        });
+                        continue;
+                    }
+                    let (Some(current), Some(built)) =
+                        (inputs.latest.get(up), record.inputs.get(k))
+                    else {
+                        continue;
+                    };
+                    if same_deps && current.data_version != built.data_version {
+                        reasons.push(Reason::UpstreamChanged {
+                            asset: up.0.clone(),
+                            partition: up.1.clone(),
+                            old: built.data_version.clone(),
+                            new: current.data_version.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let state = if reasons.is_empty() {
+            State::Fresh
+        } else if record.is_none() {
+            State::Missing
+        } else if inputs.failed.contains_key(&key) {
+            State::Failed
+        } else {
+            State::Stale
+        };
+        states.insert(key.clone(), state == State::Fresh);
+        out.push(Assessment {
+            asset: key.0,
+            partition: key.1,
+            state,
+            reasons,
+        });
+    }
+    out
+}
+
+/// `sessions'`, `model's`.
+fn possessive(name: &str) -> String {
+    if name.ends_with('s') {
+        format!("{name}'")
+    } else {
+        format!("{name}'s")
+    }
+}
+
+fn input_name(input: &InputVersion) -> String {
+    name(&input.asset, input.partition.as_deref())
+}
+
+/// The upstream asset-partitions asset `i` reads for `partition`, in
+/// dependency order.
+pub fn expected_inputs(
+    graph: &AssetGraph,
+    i: usize,
+    partition: Option<&PartitionKey>,
+) -> Vec<PartKey> {
+    graph
+        .upstream_of(i)
+        .iter()
+        .map(|&u| {
+            let up = graph.asset(u);
+            let p = if up.partitions.is_partitioned() {
+                partition.map(|p| p.as_str().to_owned())
+            } else {
+                None
+            };
+            (up.key.clone(), p)
+        })
+        .collect()
+}
+
+/// Explains why `target` is stale down to the root cause, one line per step
+/// of the chain: "engagement 2024-01-03 is stale: sessions 2024-01-02 has a
+/// new data version (a1f3 -> 9c2e) because sessions' code changed (v1 -> v2)".
+///
+/// `history` gives an asset-partition's materializations, newest first.
+pub fn explain(
+    assessments: &[Assessment],
+    target: &PartKey,
+    history: &dyn Fn(&PartKey) -> Vec<MaterializationRecord>,
+) -> Vec<String> {
+    let by_key: HashMap<PartKey, &Assessment> = assessments
+        .iter()
+        .map(|a| ((a.asset.clone(), a.partition.clone()), a))
+        .collect();
+    let mut lines = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    explain_into(&by_key, target, history, &mut lines, &mut seen, 0);
+    lines
+}
+
+fn explain_into(
+    by_key: &HashMap<PartKey, &Assessment>,
+    key: &PartKey,
+    history: &dyn Fn(&PartKey) -> Vec<MaterializationRecord>,
+    lines: &mut Vec<String>,
+    seen: &mut std::collections::HashSet<PartKey>,
+    depth: usize,
+) {
+    if !seen.insert(key.clone()) {
+        return;
+    }
+    let indent = "  ".repeat(depth);
+    let label = name(&key.0, key.1.as_deref());
+    let Some(assessment) = by_key.get(key) else {
+        lines.push(format!("{indent}{label}: not assessed"));
+        return;
+    };
+    if assessment.reasons.is_empty() {
+        lines.push(format!("{indent}{label} is fresh"));
+        return;
+    }
+    lines.push(format!("{indent}{label} is {}:", assessment.state.name()));
+    for reason in &assessment.reasons {
+        match reason {
+            Reason::UpstreamChanged {
+                asset,
+                partition,
+                old,
+                new,
+            } => {
+                let up = (asset.clone(), partition.clone());
+                let cause = why_data_changed(&up, old, new, history);
+                lines.push(format!("{indent}- {reason}{cause}"));
+            }
+            Reason::UpstreamWillRerun { asset, partition } => {
+                lines.push(format!("{indent}- {reason}"));
+                explain_into(
+                    by_key,
+                    &(asset.clone(), partition.clone()),
+                    history,
+                    lines,
+                    seen,
+                    depth + 1,
+                );
+            }
+            other => lines.push(format!("{indent}- {other}")),
+        }
+    }
+}
+
+/// Why `up`'s data went from version `old` to `new`: compares the record that
+/// produced `new` with the one that produced `old`.
+fn why_data_changed(
+    up: &PartKey,
+    old: &str,
+    new: &str,
+    history: &dyn Fn(&PartKey) -> Vec<MaterializationRecord>,
+) -> String {
+    let records = history(up);
+    let newer = records.iter().find(|r| r.data_version == new);
+    let older = records.iter().find(|r| r.data_version == old);
+    let who = possessive(&up.0);
+    match (newer, older) {
+        (Some(n), Some(o)) if n.code_version != o.code_version => format!(
+            " because {who} code changed ({} -> {})",
+            short(&o.code_version),
+            short(&n.code_version)
+        ),
+        (Some(n), Some(o)) if n.config_hash != o.config_hash => {
+            format!(" because {who} config changed")
+        }
+        (Some(n), Some(o)) => {
+            let changed: Vec<String> = n
+                .inputs
+                .iter()
+                .zip(&o.inputs)
+                .filter(|(a, b)| a.data_version != b.data_version)
+                .map(|(a, _)| input_name(a))
+                .collect();
+            if changed.is_empty() {
+                format!(" because {} was recomputed with different results", up.0)
+            } else {
+                format!(" because its input {} changed", changed.join(", "))
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asset::registry::Registry;
+    use crate::graph::tests::def;
+    use crate::partition::PartitionsDef;
+
+    const DAY: &str = "2024-01-02";
+
+    fn graph() -> AssetGraph {
+        let daily = || PartitionsDef::daily("2024-01-01").expect("valid");
+        let defs = vec![
+            def("clicks", &[])
+                .with_partitions(daily())
+                .with_code_version("c1"),
+            def("sessions", &["clicks"])
+                .with_partitions(daily())
+                .with_code_version("s1"),
+            def("engagement", &["sessions"])
+                .with_partitions(daily())
+                .with_code_version("e1"),
+        ];
+        AssetGraph::build(Registry::from_defs(defs).expect("valid")).expect("valid")
+    }
+
+    fn record(
+        asset: &str,
+        code: &str,
+        version: &str,
+        inputs: &[(&str, &str)],
+    ) -> MaterializationRecord {
+        MaterializationRecord {
+            asset: asset.into(),
+            partition: Some(DAY.into()),
+            run_id: "r".into(),
+            code_version: code.into(),
+            data_version: version.into(),
+            inputs: inputs
+                .iter()
+                .map(|(a, v)| InputVersion {
+                    asset: (*a).into(),
+                    partition: Some(DAY.into()),
+                    data_version: (*v).into(),
+                })
+                .collect(),
+            uri: String::new(),
+            rows: 1,
+            bytes: 1,
+            started_at: String::new(),
+            finished_at: String::new(),
+            framework_version: "0".into(),
+            config_hash: None,
+            git_commit: "unknown".into(),
+            schema: None,
+            tag: None,
+        }
+    }
+
+    fn steps(g: &AssetGraph) -> Vec<(usize, Option<PartitionKey>)> {
+        let key = PartitionsDef::daily("2024-01-01")
+            .expect("valid")
+            .validate("x", DAY)
+            .expect("valid");
+        g.topological_order()
+            .iter()
+            .map(|&i| (i, Some(key.clone())))
+            .collect()
+    }
+
+    fn latest(records: Vec<MaterializationRecord>) -> LatestRecords {
+        records
+            .into_iter()
+            .map(|r| ((r.asset.clone(), r.partition.clone()), r))
+            .collect()
+    }
+
+    fn run(latest: &LatestRecords, failed: &HashMap<PartKey, String>) -> Vec<Assessment> {
+        let g = graph();
+        assess(
+            &g,
+            &steps(&g),
+            &Inputs {
+                latest,
+                failed,
+                config_hashes: &HashMap::new(),
+            },
+        )
+    }
+
+    fn of<'a>(all: &'a [Assessment], asset: &str) -> &'a Assessment {
+        all.iter().find(|a| a.asset == asset).expect("assessed")
+    }
+
+    #[test]
+    fn everything_consistent_is_fresh() {
+        let l = latest(vec![
+            record("clicks", "c1", "aaaa1111", &[]),
+            record("sessions", "s1", "bbbb2222", &[("clicks", "aaaa1111")]),
+            record("engagement", "e1", "cccc3333", &[("sessions", "bbbb2222")]),
+        ]);
+        let all = run(&l, &HashMap::new());
+        assert!(all.iter().all(|a| a.state == State::Fresh), "{all:?}");
+    }
+
+    #[test]
+    fn missing_and_code_change_and_upstream_rerun_are_reasons() {
+        let l = latest(vec![
+            record("clicks", "c0", "aaaa1111", &[]),
+            record("sessions", "s1", "bbbb2222", &[("clicks", "aaaa1111")]),
+        ]);
+        let all = run(&l, &HashMap::new());
+        assert_eq!(
+            of(&all, "clicks").reasons,
+            [Reason::CodeChanged {
+                old: "c0".into(),
+                new: "c1".into()
+            }]
+        );
+        assert_eq!(
+            of(&all, "sessions").reasons,
+            [Reason::UpstreamWillRerun {
+                asset: "clicks".into(),
+                partition: Some(DAY.into())
+            }]
+        );
+        assert_eq!(of(&all, "engagement").state, State::Missing);
+    }
+
+    #[test]
+    fn new_upstream_data_version_is_named() {
+        let l = latest(vec![
+            record("clicks", "c1", "9c2e0000", &[]),
+            record("sessions", "s1", "bbbb2222", &[("clicks", "a1f30000")]),
+        ]);
+        let all = run(&l, &HashMap::new());
+        let s = of(&all, "sessions");
+        assert_eq!(s.state, State::Stale);
+        assert_eq!(
+            s.reasons[0].to_string(),
+            "clicks 2024-01-02 has a new data version (a1f30000 -> 9c2e0000)"
+        );
+    }
+
+    #[test]
+    fn last_failed_attempt_is_reported() {
+        let l = latest(vec![record("clicks", "c1", "aaaa1111", &[])]);
+        let failed = HashMap::from([(("clicks".to_owned(), Some(DAY.to_owned())), "boom".into())]);
+        let all = run(&l, &failed);
+        assert_eq!(of(&all, "clicks").state, State::Failed);
+    }
+
+    #[test]
+    fn why_follows_the_chain_to_the_code_change() {
+        let l = latest(vec![
+            record("clicks", "c1", "aaaa1111", &[]),
+            record("sessions", "s2", "9c2e0000", &[("clicks", "aaaa1111")]),
+            record("engagement", "e1", "cccc3333", &[("sessions", "a1f30000")]),
+        ]);
+        let mut g_latest = l.clone();
+        // The graph says sessions is at s1; align it so only the data changed.
+        if let Some(r) = g_latest.get_mut(&("sessions".to_owned(), Some(DAY.to_owned()))) {
+            r.code_version = "s1".into();
+        }
+        let all = run(&g_latest, &HashMap::new());
+        let history = |k: &PartKey| -> Vec<MaterializationRecord> {
+            if k.0 == "sessions" {
+                vec![
+                    record("sessions", "s1", "9c2e0000", &[("clicks", "aaaa1111")]),
+                    record("sessions", "s0", "a1f30000", &[("clicks", "aaaa1111")]),
+                ]
+            } else {
+                Vec::new()
+            }
+        };
+        let lines = explain(&all, &("engagement".into(), Some(DAY.into())), &history);
+        assert_eq!(lines[0], "engagement 2024-01-02 is stale:");
+        assert_eq!(
+            lines[1],
+            "- sessions 2024-01-02 has a new data version (a1f30000 -> 9c2e0000) because sessions' code changed (s0 -> s1)"
+        );
+    }
+}
