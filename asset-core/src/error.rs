@@ -105,6 +105,9 @@ pub enum Error {
         /// Why it was refused.
         source: io_managers::Error,
     },
+    /// The catalog cannot be opened or used (its message names the file).
+    #[error("{0}")]
+    Catalog(String),
     /// A storage problem (bad root, unwritable, corrupt file).
     #[error(transparent)]
     Io(#[from] io_managers::Error),
@@ -134,7 +137,7 @@ impl Error {
                     | io_managers::Error::RootNotWritable { .. }
                     | io_managers::Error::InvalidKey { .. }
             ),
-            Error::Internal(_) => false,
+            Error::Internal(_) | Error::Catalog(_) => false,
             _ => true,
         }
     }

@@ -29,6 +29,7 @@
 extern crate self as asset_core;
 
 pub mod asset;
+pub mod catalog;
 pub mod cli;
 pub mod error;
 pub mod graph;

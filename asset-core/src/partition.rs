@@ -116,6 +116,24 @@ impl PartitionsDef {
         }
     }
 
+    /// Every complete partition as of `now`, in order (none for an
+    /// unpartitioned asset). Lazy: keys are made as they are iterated.
+    pub fn keys_until(&self, now: NaiveDateTime) -> impl Iterator<Item = PartitionKey> + '_ {
+        let (start, days) = match self {
+            PartitionsDef::Unpartitioned => (NaiveDate::MIN, 0),
+            PartitionsDef::Daily { start } => {
+                let last_complete = now.date().pred_opt().unwrap_or(now.date());
+                let days = (last_complete - *start).num_days() + 1;
+                (*start, u64::try_from(days).unwrap_or(0))
+            }
+        };
+        (0..days).filter_map(move |d| {
+            start
+                .checked_add_days(Days::new(d))
+                .map(|day| PartitionKey(Arc::from(day.format(DAY_FORMAT).to_string())))
+        })
+    }
+
     /// The start of a partition's time window, for time partitions.
     pub fn window_start(&self, key: &PartitionKey) -> Option<NaiveDate> {
         match self {
@@ -194,6 +212,22 @@ mod tests {
             daily()
                 .validate_at("events", "2024-03-04", noon("2024-03-05"))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn keys_until_lists_complete_days_only() {
+        let keys: Vec<String> = daily()
+            .keys_until(noon("2024-01-04"))
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        assert_eq!(keys, ["2024-01-01", "2024-01-02", "2024-01-03"]);
+        assert_eq!(daily().keys_until(noon("2023-06-01")).count(), 0);
+        assert_eq!(
+            PartitionsDef::Unpartitioned
+                .keys_until(noon("2024-01-04"))
+                .count(),
+            0
         );
     }
 

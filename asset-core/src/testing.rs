@@ -28,6 +28,7 @@ use io_managers::{Location, StorageRoot};
 use crate::asset::definition::AssetDef;
 use crate::asset::param::Asset;
 use crate::asset::registry::Registry;
+use crate::catalog::SqliteCatalog;
 use crate::error::{AssetError, Error};
 use crate::graph::{AssetGraph, Selection};
 use crate::materialize::{IoManagers, MaterializeOptions, Materializer, RunReport};
@@ -56,8 +57,11 @@ impl TestPipeline {
         let root = tempfile::tempdir()
             .map_err(|e| Error::Internal(format!("cannot create a temporary root: {e}")))?;
         let storage = StorageRoot::parse(&root.path().to_string_lossy())?;
+        let catalog = SqliteCatalog::open(root.path().join(crate::catalog::DEFAULT_FILE_NAME))
+            .map_err(|e| Error::Catalog(e.to_string()))?;
         let materializer =
-            Materializer::new(AssetGraph::build(registry)?, IoManagers::defaults(&storage));
+            Materializer::new(AssetGraph::build(registry)?, IoManagers::defaults(&storage))
+                .with_catalog(Arc::new(catalog));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -78,10 +82,14 @@ impl TestPipeline {
         make: impl FnOnce(&StorageRoot) -> Arc<dyn io_managers::IoManager>,
     ) -> Self {
         let io = make(&self.storage).clone();
+        let catalog = self.materializer.catalog().cloned();
         self.materializer = Materializer::new(
             self.materializer.graph().clone(),
             self.materializer.io_managers().clone().with(io),
         );
+        if let Some(catalog) = catalog {
+            self.materializer = self.materializer.with_catalog(catalog);
+        }
         self
     }
 

@@ -160,3 +160,226 @@ fn dry_run_writes_nothing() {
     assert!(text(&out.stdout).contains("would run"));
     assert!(!dir.path().join("source").exists());
 }
+
+fn status_json(root: &Path, env: &[(&str, &str)]) -> serde_json::Value {
+    let out = fixture(root, &["status", "--partition", DAY, "--json"], env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("status --json is JSON")
+}
+
+fn state_of<'a>(status: &'a serde_json::Value, asset: &str) -> &'a serde_json::Value {
+    status
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["asset"] == asset))
+        .expect("asset in status")
+}
+
+#[test]
+fn status_reports_missing_fresh_and_stale_with_reasons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = status_json(dir.path(), &[]);
+    assert_eq!(state_of(&before, "joined")["state"], "missing");
+    fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    let after = status_json(dir.path(), &[]);
+    assert!(
+        after
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["state"] == "fresh"),
+        "{after}"
+    );
+    // A new code version everywhere: every asset is stale, with its reason.
+    let changed = status_json(dir.path(), &[("FIXTURE_CODE_VERSION", "2")]);
+    let source = state_of(&changed, "source");
+    assert_eq!(source["state"], "stale");
+    assert!(
+        source["reasons"][0]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("code version changed")
+    );
+    let joined = state_of(&changed, "joined")["reasons"].to_string();
+    assert!(
+        joined.contains("upstream left 2024-01-02 will rerun"),
+        "{joined}"
+    );
+}
+
+#[test]
+fn status_shows_a_failed_last_attempt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(
+        dir.path(),
+        &["materialize", "--partition", DAY],
+        &[("FIXTURE_FAIL", "right")],
+    );
+    let status = status_json(dir.path(), &[]);
+    assert_eq!(state_of(&status, "right")["state"], "missing");
+    let reasons = state_of(&status, "right")["reasons"].to_string();
+    assert!(reasons.contains("its last attempt failed"), "{reasons}");
+}
+
+#[test]
+fn why_explains_down_to_the_root_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    // Recompute source with more rows: new data, downstream stale because of it.
+    fixture(
+        dir.path(),
+        &[
+            "materialize",
+            "--partition",
+            DAY,
+            "--select",
+            "source",
+            "--force",
+        ],
+        &[("FIXTURE_ROWS", "7")],
+    );
+    let out = fixture(
+        dir.path(),
+        &["why", "right", "--partition", DAY],
+        &[("FIXTURE_ROWS", "7")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("right 2024-01-02 is stale"), "{stdout}");
+    assert!(
+        stdout.contains("source 2024-01-02 has a new data version"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("because source was recomputed"), "{stdout}");
+}
+
+#[test]
+fn why_and_lineage_of_an_unknown_asset_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = fixture(dir.path(), &["why", "rigth", "--partition", DAY], &[]);
+    assert_usage_error(&out, r#"unknown asset "rigth" (did you mean "right"?)"#);
+    let out = fixture(dir.path(), &["lineage", "nope"], &[]);
+    assert_usage_error(&out, r#"unknown asset "nope""#);
+}
+
+#[test]
+fn lineage_shows_the_versions_a_partition_was_built_from() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    let out = fixture(
+        dir.path(),
+        &["lineage", "joined", "--partition", DAY, "--format", "json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let tree: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let upstream = tree["upstream"].as_array().expect("upstream list");
+    assert_eq!(upstream.len(), 2);
+    let left = &upstream[0];
+    assert_eq!(left["asset"], "left");
+    assert!(left["data_version"].as_str().is_some_and(|v| v.len() == 32));
+    let sources: Vec<&str> = left["upstream"]
+        .as_array()
+        .expect("left's inputs")
+        .iter()
+        .filter_map(|n| n["asset"].as_str())
+        .collect();
+    assert_eq!(sources, ["source", "lookup"]);
+    let out = fixture(dir.path(), &["lineage", "source", "--downstream"], &[]);
+    let tree = text(&out.stdout);
+    assert!(
+        tree.contains("-> left") && tree.contains("-> joined"),
+        "{tree}"
+    );
+}
+
+#[test]
+fn history_lists_past_materializations_newest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(
+        dir.path(),
+        &["materialize", "--partition", DAY, "--select", "source"],
+        &[],
+    );
+    fixture(
+        dir.path(),
+        &["materialize", "--partition", DAY, "--select", "source"],
+        &[("FIXTURE_CODE_VERSION", "2")],
+    );
+    let out = fixture(dir.path(), &["history", "source", "--partition", DAY], &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3, "header + 2 entries: {stdout}");
+}
+
+#[test]
+fn catalog_rebuild_from_sidecars_restores_the_same_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    fixture(
+        dir.path(),
+        &[
+            "materialize",
+            "--partition",
+            DAY,
+            "--select",
+            "source",
+            "--force",
+        ],
+        &[("FIXTURE_ROWS", "7")],
+    );
+    let before = status_json(dir.path(), &[]);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("_catalog.sqlite{suffix}")));
+    }
+    let out = fixture(dir.path(), &["catalog", "rebuild"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("6 materializations restored, 0 unreadable"));
+    assert_eq!(status_json(dir.path(), &[]), before);
+}
+
+#[test]
+fn corrupt_catalog_is_named_and_rebuild_recovers_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("_catalog.sqlite{suffix}")));
+    }
+    let catalog = dir.path().join("_catalog.sqlite");
+    std::fs::write(
+        &catalog,
+        b"this is not a database at all, not even close......",
+    )
+    .expect("w");
+    let out = fixture(dir.path(), &["status", "--partition", DAY], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("_catalog.sqlite") && stderr.contains("catalog rebuild"),
+        "{stderr}"
+    );
+    let out = fixture(dir.path(), &["catalog", "rebuild"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let status = status_json(dir.path(), &[]);
+    assert!(
+        status
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["state"] == "fresh"),
+        "{status}"
+    );
+}
+
+#[test]
+fn unreadable_sidecar_is_reported_and_skipped_by_rebuild() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    std::fs::write(
+        dir.path().join("right").join(DAY).join("_provenance.json"),
+        b"{ broken",
+    )
+    .expect("w");
+    let out = fixture(dir.path(), &["catalog", "rebuild"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("5 materializations restored, 1 unreadable"));
+    assert!(text(&out.stderr).contains("right"), "{}", text(&out.stderr));
+}

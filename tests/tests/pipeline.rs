@@ -97,7 +97,11 @@ fn rerun_overwrites_with_identical_bytes() {
 /// A materializer over `assets` on the storage root of `p`.
 fn on_same_root(p: &TestPipeline, assets: Vec<AssetDef>) -> Materializer {
     let graph = AssetGraph::build(Registry::from_defs(assets).expect("valid")).expect("valid");
-    Materializer::new(graph, p.materializer().io_managers().clone())
+    let m = Materializer::new(graph, p.materializer().io_managers().clone());
+    match p.materializer().catalog() {
+        Some(catalog) => m.with_catalog(catalog.clone()),
+        None => m,
+    }
 }
 
 #[test]

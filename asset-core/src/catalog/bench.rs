@@ -155,7 +155,12 @@ fn record(
     partition: &str,
     run: &str,
 ) -> MaterializationRecord {
-    let version = |salt: usize| format!("{:032x}", (a * 1_000_003 + d * 7919 + salt) as u128 * 0x9e37_79b9_7f4a_7c15);
+    let version = |salt: usize| {
+        format!(
+            "{:032x}",
+            (a * 1_000_003 + d * 7919 + salt) as u128 * 0x9e37_79b9_7f4a_7c15
+        )
+    };
     MaterializationRecord {
         asset: name.to_owned(),
         partition: Some(partition.to_owned()),

@@ -147,10 +147,7 @@ impl CatalogError {
 
     /// Whether `catalog rebuild` is the way out (the file is damaged).
     pub fn needs_rebuild(&self) -> bool {
-        matches!(
-            self,
-            CatalogError::Corrupt { .. } | CatalogError::WriterStopped { .. }
-        )
+        matches!(self, CatalogError::Corrupt { .. })
     }
 
     /// Classifies a SQLite error about the catalog at `path`: corruption
@@ -158,15 +155,24 @@ impl CatalogError {
     /// [`CatalogError::Sqlite`].
     pub(crate) fn sqlite(path: &std::path::Path, error: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode;
-        match error.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => CatalogError::Corrupt {
+        let corrupt = matches!(
+            error.sqlite_error_code(),
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+        ) || matches!(
+            error,
+            // A stored value that does not decode as what was written.
+            rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..)
+        );
+        if corrupt {
+            CatalogError::Corrupt {
                 path: path.to_owned(),
                 detail: error.to_string(),
-            },
-            _ => CatalogError::Sqlite {
+            }
+        } else {
+            CatalogError::Sqlite {
                 path: path.to_owned(),
                 source: Arc::new(error),
-            },
+            }
         }
     }
 }

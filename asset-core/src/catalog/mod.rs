@@ -35,6 +35,7 @@
 //! [`flush`]: Catalog::flush
 
 mod bench;
+mod codec;
 mod error;
 mod schema;
 mod sqlite;
@@ -302,8 +303,10 @@ pub trait Catalog: Send + Sync {
     ) -> Result<Vec<MaterializationRecord>, CatalogError>;
 
     /// The materializations recorded by a run, in the order recorded.
-    fn run_materializations(&self, run_id: &str)
-    -> Result<Vec<MaterializationRecord>, CatalogError>;
+    fn run_materializations(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<MaterializationRecord>, CatalogError>;
 
     /// The latest failed attempt of an asset-partition, whether or not it
     /// was followed by a success.

@@ -15,11 +15,12 @@
 //! - `u64` counts are stored as SQLite integers (two's complement, so values
 //!   past `i64::MAX` read back unchanged);
 //! - schemas, long and repeated for every partition of an asset, are stored
-//!   once in `schemas` and referenced by id.
+//!   once in `schemas` and referenced by id;
+//! - a materialization is stored as columns (for queries) and once more as
+//!   a compact blob (for fast reads, see `codec.rs`), in the same row.
 
 use std::io::Read;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -69,7 +70,11 @@ CREATE TABLE materializations (
     framework_version TEXT NOT NULL,
     config_hash       TEXT,
     git_commit        TEXT NOT NULL,
-    schema_id         INTEGER REFERENCES schemas(id)
+    schema_id         INTEGER REFERENCES schemas(id),
+    -- The same record (but its schema) in compact binary form (codec.rs),
+    -- decoded by reads: one value per row instead of the columns and a
+    -- join on the inputs. The columns are for SQL queries and migrations.
+    record            BLOB NOT NULL
 );
 CREATE INDEX materializations_by_key ON materializations (asset, partition_key, id);
 CREATE INDEX materializations_by_run ON materializations (run_id);
@@ -217,29 +222,29 @@ const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 ///
 /// A missing or empty file is fine: it becomes a new catalog.
 pub(crate) fn check_file(path: &Path) -> Result<(), CatalogError> {
-    // A checkpoint by another process writes the header (with the new page
-    // count) before the pages that extend the file: a size short of the
-    // header's count is believed only once it persists.
-    const TRIES: u32 = 5;
-    for attempt in 1..=TRIES {
-        match inspect(path)? {
-            Header::Fine => return Ok(()),
-            Header::Bad(detail) => {
-                return Err(CatalogError::Corrupt {
+    match inspect(path)? {
+        Header::Fine => Ok(()),
+        Header::Bad(detail) => Err(CatalogError::Corrupt {
+            path: path.to_owned(),
+            detail,
+        }),
+        Header::Short(detail) => {
+            // A checkpoint (running in another process, or cut short by a
+            // crash) writes the header, with the new page count, before the
+            // pages that extend the file; the WAL still holds them all and
+            // SQLite finishes the job. Only without a WAL is a short file
+            // truncated for sure.
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            match std::fs::metadata(PathBuf::from(wal)) {
+                Ok(meta) if meta.len() > 0 => Ok(()),
+                _ => Err(CatalogError::Corrupt {
                     path: path.to_owned(),
                     detail,
-                });
+                }),
             }
-            Header::Short(detail) if attempt == TRIES => {
-                return Err(CatalogError::Corrupt {
-                    path: path.to_owned(),
-                    detail,
-                });
-            }
-            Header::Short(_) => std::thread::sleep(Duration::from_millis(20 * u64::from(attempt))),
         }
     }
-    Ok(())
 }
 
 /// What the header says.
@@ -281,7 +286,9 @@ fn inspect(path: &Path) -> Result<Header, CatalogError> {
             "truncated: the file is {len} bytes, shorter than a SQLite header"
         )));
     }
-    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
     let page_size = match u16::from_be_bytes([header[16], header[17]]) {
         1 => 65_536,
         n if n >= 512 && n.is_power_of_two() => u64::from(n),

@@ -35,18 +35,19 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
+use super::codec;
 use super::error::{CatalogError, is_busy};
 use super::{
-    Catalog, CheckResult, CheckSeverity, FailureRecord, InputVersion, MaterializationRecord,
-    RunInfo, RunStatus, schema,
+    Catalog, CheckResult, CheckSeverity, FailureRecord, MaterializationRecord, RunInfo, RunStatus,
+    schema,
 };
 
 /// How long SQLite itself waits for a lock before answering "busy".
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a write keeps retrying a busy catalog before giving up.
-pub const LOCK_PATIENCE: Duration = Duration::from_secs(60);
+const LOCK_PATIENCE: Duration = Duration::from_secs(60);
 /// At most this many queued commands are committed in one transaction.
-pub const MAX_BATCH: usize = 4096;
+const MAX_BATCH: usize = 4096;
 /// Schemas whose ids the writer remembers (then it forgets them all).
 const SCHEMA_CACHE: usize = 4096;
 /// Prepared statements kept per connection.
@@ -239,9 +240,7 @@ impl SqliteCatalog {
             (None, None)
         };
         self.submitted.fetch_add(1, Ordering::SeqCst);
-        sender
-            .send(Command { op, reply })
-            .map_err(|_| stopped())?;
+        sender.send(Command { op, reply }).map_err(|_| stopped())?;
         match outcome {
             Some(rx) => rx.recv().map_err(|_| stopped())?,
             None => Ok(()),
@@ -257,7 +256,10 @@ impl SqliteCatalog {
 
     /// Runs `f` in a read transaction on a pooled read connection, after
     /// the queued writes; retries while the catalog is busy.
-    fn read<T>(&self, f: impl Fn(&Connection) -> rusqlite::Result<T>) -> Result<T, CatalogError> {
+    fn read<T>(
+        &self,
+        mut f: impl FnMut(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, CatalogError> {
         self.wait_queued();
         let pooled = self
             .readers
@@ -378,9 +380,8 @@ impl Catalog for SqliteCatalog {
 
     fn runs(&self, limit: usize) -> Result<Vec<RunInfo>, CatalogError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "{RUN_SELECT} ORDER BY rowid DESC LIMIT ?1"
-            ))?;
+            let mut stmt =
+                conn.prepare_cached(&format!("{RUN_SELECT} ORDER BY rowid DESC LIMIT ?1"))?;
             stmt.query_map([sql_limit(limit)], run_from_row)?.collect()
         })
     }
@@ -448,7 +449,10 @@ impl Catalog for SqliteCatalog {
                 .query_row(params![key(tag), asset, key(partition)], |r| r.get(0))
                 .optional()?;
             match id {
-                Some(id) => materialization_by_id(conn, id),
+                Some(id) => conn
+                    .prepare_cached(&format!("{MAT_SELECT} WHERE m.id = ?1"))?
+                    .query_row([id], |row| Records::new(conn).decode(row))
+                    .optional(),
                 None => Ok(None),
             }
         })
@@ -459,47 +463,36 @@ impl Catalog for SqliteCatalog {
         assets: &[&str],
         tag: Option<&str>,
     ) -> Result<Vec<MaterializationRecord>, CatalogError> {
-        self.read(|conn| {
-            let mut records = Vec::new();
-            let mut rows = conn.prepare_cached(&format!(
-                "SELECT {MAT_COLUMNS}
-                 FROM latest l
-                 JOIN materializations m ON m.id = l.materialization_id
-                 LEFT JOIN schemas s ON s.id = m.schema_id
+        // Read the encoded records in one snapshot, then decode them outside
+        // the transaction, on several threads when there are many: decoding
+        // (allocating some twenty strings per record) costs more than
+        // SQLite's part.
+        let (chunks, schemas) = self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.record, m.schema_id
+                 FROM latest l JOIN materializations m ON m.id = l.materialization_id
                  WHERE l.tag = ?1 AND l.asset = ?2
-                 ORDER BY l.partition_key"
-            ))?;
-            let mut inputs = conn.prepare_cached(
-                "SELECT i.materialization_id, i.asset, i.partition_key, i.data_version
-                 FROM latest l
-                 JOIN materialization_inputs i ON i.materialization_id = l.materialization_id
-                 WHERE l.tag = ?1 AND l.asset = ?2
-                 ORDER BY l.partition_key, i.position",
+                 ORDER BY l.partition_key",
             )?;
+            let mut records = Records::new(conn);
+            let mut chunks = Vec::with_capacity(assets.len());
             for asset in assets {
-                let start = records.len();
-                let mut ids = Vec::new();
-                for row in rows.query_map(params![key(tag), asset], materialization_from_row)? {
-                    let (id, record) = row?;
-                    ids.push(id);
-                    records.push(record);
-                }
-                // Both queries walk the same partitions in the same order:
-                // merge them.
-                let mut at = 0;
-                let mut input_rows = inputs.query(params![key(tag), asset])?;
-                while let Some(row) = input_rows.next()? {
-                    let id: i64 = row.get(0)?;
-                    while at < ids.len() && ids[at] != id {
-                        at += 1;
+                let mut chunk = Encoded::default();
+                let mut rows = stmt.query(params![key(tag), asset])?;
+                while let Some(row) = rows.next()? {
+                    let schema_id: Option<i64> = row.get(1)?;
+                    if let Some(id) = schema_id {
+                        records.schema(id)?;
                     }
-                    if at == ids.len() {
-                        break;
-                    }
-                    records[start + at].inputs.push(input_from_row(row, 1)?);
+                    chunk.push(row.get_ref(0)?.as_blob()?, schema_id);
                 }
+                chunks.push(chunk);
             }
-            Ok(records)
+            Ok((chunks, records.schemas))
+        })?;
+        decode_all(&chunks, &schemas, PARALLEL_DECODE_MIN).map_err(|detail| CatalogError::Corrupt {
+            path: self.path.clone(),
+            detail,
         })
     }
 
@@ -511,22 +504,25 @@ impl Catalog for SqliteCatalog {
     ) -> Result<Vec<MaterializationRecord>, CatalogError> {
         self.read(|conn| {
             let limit = sql_limit(limit);
+            let mut records = Records::new(conn);
             let rows = match partition {
                 Some(partition) => conn
                     .prepare_cached(&format!(
                         "{MAT_SELECT} WHERE m.asset = ?1 AND m.partition_key = ?2
                          ORDER BY m.id DESC LIMIT ?3"
                     ))?
-                    .query_map(params![asset, partition, limit], materialization_from_row)?
+                    .query(params![asset, partition, limit])?
+                    .and_then(|row| records.decode(row))
                     .collect::<rusqlite::Result<Vec<_>>>()?,
                 None => conn
                     .prepare_cached(&format!(
                         "{MAT_SELECT} WHERE m.asset = ?1 ORDER BY m.id DESC LIMIT ?2"
                     ))?
-                    .query_map(params![asset, limit], materialization_from_row)?
+                    .query(params![asset, limit])?
+                    .and_then(|row| records.decode(row))
                     .collect::<rusqlite::Result<Vec<_>>>()?,
             };
-            with_inputs(conn, rows)
+            Ok(rows)
         })
     }
 
@@ -537,19 +533,16 @@ impl Catalog for SqliteCatalog {
         data_version: &str,
     ) -> Result<Vec<MaterializationRecord>, CatalogError> {
         self.read(|conn| {
-            let rows = conn
-                .prepare_cached(&format!(
-                    "{MAT_SELECT} WHERE m.id IN (
+            let mut records = Records::new(conn);
+            conn.prepare_cached(&format!(
+                "{MAT_SELECT} WHERE m.id IN (
                         SELECT materialization_id FROM materialization_inputs
                         WHERE asset = ?1 AND partition_key = ?2 AND data_version = ?3)
                      ORDER BY m.id DESC"
-                ))?
-                .query_map(
-                    params![asset, key(partition), data_version],
-                    materialization_from_row,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            with_inputs(conn, rows)
+            ))?
+            .query(params![asset, key(partition), data_version])?
+            .and_then(|row| records.decode(row))
+            .collect()
         })
     }
 
@@ -558,11 +551,11 @@ impl Catalog for SqliteCatalog {
         run_id: &str,
     ) -> Result<Vec<MaterializationRecord>, CatalogError> {
         self.read(|conn| {
-            let rows = conn
-                .prepare_cached(&format!("{MAT_SELECT} WHERE m.run_id = ?1 ORDER BY m.id"))?
-                .query_map([run_id], materialization_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            with_inputs(conn, rows)
+            let mut records = Records::new(conn);
+            conn.prepare_cached(&format!("{MAT_SELECT} WHERE m.run_id = ?1 ORDER BY m.id"))?
+                .query([run_id])?
+                .and_then(|row| records.decode(row))
+                .collect()
         })
     }
 
@@ -716,10 +709,13 @@ fn open_connection(path: &Path, reader: bool) -> Result<Connection, CatalogError
     let configure = || -> rusqlite::Result<()> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Page caches (negative: KiB) big enough for the indexes a run
+        // updates at random places (latest, by key, by input version), so
+        // each batch does not reread them.
         conn.execute_batch(if reader {
-            "PRAGMA query_only = ON;"
+            "PRAGMA query_only = ON; PRAGMA cache_size = -16384;"
         } else {
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;"
         })
     };
     configure().map_err(|e| CatalogError::sqlite(path, e))?;
@@ -1008,8 +1004,8 @@ fn insert_materialization(
         "INSERT INTO materializations
          (asset, partition_key, tag, run_id, code_version, data_version, uri, row_count,
           byte_count, started_at, finished_at, framework_version, config_hash, git_commit,
-          schema_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+          schema_id, record)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         record.asset,
@@ -1027,6 +1023,7 @@ fn insert_materialization(
         record.config_hash,
         record.git_commit,
         schema_id,
+        codec::encode(record),
     ])?;
     let id = conn.last_insert_rowid();
     if !record.inputs.is_empty() {
@@ -1118,7 +1115,10 @@ fn restore_failures(conn: &Connection) -> rusqlite::Result<()> {
 /// Whether RFC 3339 time `a` is after `b` (as text if either does not parse).
 fn later(a: &str, b: &str) -> bool {
     use chrono::DateTime;
-    match (DateTime::parse_from_rfc3339(a), DateTime::parse_from_rfc3339(b)) {
+    match (
+        DateTime::parse_from_rfc3339(a),
+        DateTime::parse_from_rfc3339(b),
+    ) {
         (Ok(a), Ok(b)) => a > b,
         _ => a > b,
     }
@@ -1139,85 +1139,149 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// The columns [`materialization_from_row`] reads, from `m` (materializations)
-/// and `s` (schemas).
-const MAT_COLUMNS: &str = "m.id, m.asset, m.partition_key, m.tag, m.run_id, m.code_version,
-    m.data_version, m.uri, m.row_count, m.byte_count, m.started_at, m.finished_at,
-    m.framework_version, m.config_hash, m.git_commit, s.text";
+/// Materializations, as [`Records::decode`] reads them.
+const MAT_SELECT: &str = "SELECT m.record, m.schema_id FROM materializations m";
 
-/// Materializations with their schema text.
-const MAT_SELECT: &str = "SELECT m.id, m.asset, m.partition_key, m.tag, m.run_id, m.code_version,
-    m.data_version, m.uri, m.row_count, m.byte_count, m.started_at, m.finished_at,
-    m.framework_version, m.config_hash, m.git_commit, s.text
-    FROM materializations m LEFT JOIN schemas s ON s.id = m.schema_id";
-
-/// A materialization without its inputs, and its id.
-fn materialization_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, MaterializationRecord)> {
-    Ok((
-        row.get(0)?,
-        MaterializationRecord {
-            asset: row.get(1)?,
-            partition: unkey(row.get(2)?),
-            tag: unkey(row.get(3)?),
-            run_id: row.get(4)?,
-            code_version: row.get(5)?,
-            data_version: row.get(6)?,
-            inputs: Vec::new(),
-            uri: row.get(7)?,
-            rows: row.get::<_, i64>(8)? as u64,
-            bytes: row.get::<_, i64>(9)? as u64,
-            started_at: row.get(10)?,
-            finished_at: row.get(11)?,
-            framework_version: row.get(12)?,
-            config_hash: row.get(13)?,
-            git_commit: row.get(14)?,
-            schema: row.get(15)?,
-        },
-    ))
+/// Encoded records read in a transaction, decoded after it: one buffer
+/// for all their bytes (not one allocation per record).
+#[derive(Default)]
+struct Encoded {
+    bytes: Vec<u8>,
+    /// Per record: where it ends in `bytes`, and its schema id.
+    records: Vec<(usize, Option<i64>)>,
 }
 
-/// An input from columns `at..at + 3` (asset, partition key, data version).
-fn input_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<InputVersion> {
-    Ok(InputVersion {
-        asset: row.get(at)?,
-        partition: unkey(row.get(at + 1)?),
-        data_version: row.get(at + 2)?,
-    })
+impl Encoded {
+    fn push(&mut self, record: &[u8], schema_id: Option<i64>) {
+        self.bytes.extend_from_slice(record);
+        self.records.push((self.bytes.len(), schema_id));
+    }
+
+    fn decode_into(
+        &self,
+        schemas: &HashMap<i64, String>,
+        out: &mut Vec<MaterializationRecord>,
+    ) -> Result<(), String> {
+        let mut start = 0;
+        for &(end, schema_id) in &self.records {
+            let schema = match schema_id {
+                Some(id) => Some(
+                    schemas
+                        .get(&id)
+                        .ok_or_else(|| format!("no schema {id}"))?
+                        .clone(),
+                ),
+                None => None,
+            };
+            out.push(codec::decode(&self.bytes[start..end], schema)?);
+            start = end;
+        }
+        Ok(())
+    }
 }
 
-/// Fills in the inputs of materializations read without them.
-fn with_inputs(
-    conn: &Connection,
-    rows: Vec<(i64, MaterializationRecord)>,
-) -> rusqlite::Result<Vec<MaterializationRecord>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT asset, partition_key, data_version FROM materialization_inputs
-         WHERE materialization_id = ?1 ORDER BY position",
-    )?;
-    rows.into_iter()
-        .map(|(id, mut record)| {
-            record.inputs = stmt
-                .query_map([id], |row| input_from_row(row, 0))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(record)
+/// Below this many records, decoding stays on the calling thread.
+const PARALLEL_DECODE_MIN: usize = 16_384;
+
+/// Decodes `chunks` in order, on up to one thread per CPU, each with at
+/// least `min_per_thread` records.
+fn decode_all(
+    chunks: &[Encoded],
+    schemas: &HashMap<i64, String>,
+    min_per_thread: usize,
+) -> Result<Vec<MaterializationRecord>, String> {
+    let total: usize = chunks.iter().map(|c| c.records.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(total / min_per_thread.max(1))
+        .max(1);
+    let mut out = Vec::with_capacity(total);
+    if threads == 1 {
+        for chunk in chunks {
+            chunk.decode_into(schemas, &mut out)?;
+        }
+        return Ok(out);
+    }
+    // Contiguous groups of chunks of about the same number of records.
+    let per_thread = total.div_ceil(threads);
+    let mut groups: Vec<&[Encoded]> = Vec::with_capacity(threads);
+    let (mut from, mut counted) = (0, 0);
+    for (i, chunk) in chunks.iter().enumerate() {
+        counted += chunk.records.len();
+        if counted >= per_thread {
+            groups.push(&chunks[from..=i]);
+            (from, counted) = (i + 1, 0);
+        }
+    }
+    groups.push(&chunks[from..]);
+    let decoded: Vec<Result<Vec<MaterializationRecord>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .into_iter()
+            .map(|group| {
+                scope.spawn(move || {
+                    let count = group.iter().map(|c| c.records.len()).sum();
+                    let mut part = Vec::with_capacity(count);
+                    for chunk in group {
+                        chunk.decode_into(schemas, &mut part)?;
+                    }
+                    Ok(part)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a decoding thread panicked".into()))
+            })
+            .collect()
+    });
+    for part in decoded {
+        out.append(&mut part?);
+    }
+    Ok(out)
+}
+
+/// Decodes materializations read as `(record, schema_id)`, looking up each
+/// distinct schema once.
+struct Records<'c> {
+    conn: &'c Connection,
+    schemas: HashMap<i64, String>,
+}
+
+impl<'c> Records<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        Records {
+            conn,
+            schemas: HashMap::new(),
+        }
+    }
+
+    fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<MaterializationRecord> {
+        let schema = match row.get::<_, Option<i64>>(1)? {
+            Some(id) => Some(self.schema(id)?),
+            None => None,
+        };
+        let bytes = row.get_ref(0)?.as_blob()?;
+        codec::decode(bytes, schema).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, e.into())
         })
-        .collect()
+    }
+
+    fn schema(&mut self, id: i64) -> rusqlite::Result<String> {
+        if let Some(text) = self.schemas.get(&id) {
+            return Ok(text.clone());
+        }
+        let text: String = self
+            .conn
+            .prepare_cached("SELECT text FROM schemas WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))?;
+        self.schemas.insert(id, text.clone());
+        Ok(text)
+    }
 }
 
-/// One materialization with its inputs.
-fn materialization_by_id(
-    conn: &Connection,
-    id: i64,
-) -> rusqlite::Result<Option<MaterializationRecord>> {
-    let row = conn
-        .prepare_cached(&format!("{MAT_SELECT} WHERE m.id = ?1"))?
-        .query_row([id], materialization_from_row)
-        .optional()?;
-    Ok(with_inputs(conn, row.into_iter().collect())?.pop())
-}
-
-const RUN_SELECT: &str =
-    "SELECT run_id, started_at, finished_at, status, command, tag FROM runs";
+const RUN_SELECT: &str = "SELECT run_id, started_at, finished_at, status, command, tag FROM runs";
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunInfo> {
     Ok(RunInfo {
@@ -1272,4 +1336,58 @@ fn parse_column<T: std::str::FromStr<Err = String>>(
     text.parse().map_err(|e: String| {
         rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, e.into())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn parallel_decoding_keeps_the_order() {
+        let schemas = HashMap::from([(7, "x: Int64".to_owned())]);
+        let mut expected = Vec::new();
+        // Chunks of uneven sizes, some empty.
+        let chunks: Vec<Encoded> = [0usize, 5, 1, 0, 17, 3, 9, 0]
+            .iter()
+            .enumerate()
+            .map(|(c, &n)| {
+                let mut chunk = Encoded::default();
+                for i in 0..n {
+                    let record = MaterializationRecord {
+                        asset: format!("a{c}"),
+                        partition: Some(format!("p{i}")),
+                        run_id: "r".into(),
+                        code_version: "c".into(),
+                        data_version: format!("{c}-{i}"),
+                        inputs: Vec::new(),
+                        uri: String::new(),
+                        rows: i as u64,
+                        bytes: 0,
+                        started_at: String::new(),
+                        finished_at: String::new(),
+                        framework_version: String::new(),
+                        config_hash: None,
+                        git_commit: String::new(),
+                        schema: (i % 2 == 0).then(|| "x: Int64".to_owned()),
+                        tag: None,
+                    };
+                    chunk.push(&codec::encode(&record), (i % 2 == 0).then_some(7));
+                    expected.push(record);
+                }
+                chunk
+            })
+            .collect();
+        for min_per_thread in [1, 2, 10, 1000] {
+            assert_eq!(
+                decode_all(&chunks, &schemas, min_per_thread).unwrap(),
+                expected
+            );
+        }
+        // An unknown schema id is an error, not a panic.
+        let mut bad = Encoded::default();
+        bad.push(&codec::encode(&expected[0]), Some(8));
+        assert!(decode_all(&[bad], &schemas, 1).is_err());
+    }
 }

@@ -49,12 +49,7 @@ fn record(
     }
 }
 
-fn failure(
-    asset: &str,
-    partition: Option<&str>,
-    attempt: u32,
-    finished_at: &str,
-) -> FailureRecord {
+fn failure(asset: &str, partition: Option<&str>, attempt: u32, finished_at: &str) -> FailureRecord {
     FailureRecord {
         run_id: "run-1".into(),
         asset: asset.into(),
@@ -102,24 +97,42 @@ fn records_round_trip_exactly() {
             .unwrap(),
         Some(full.clone())
     );
-    assert_eq!(catalog.latest("rates", None, None).unwrap(), Some(bare.clone()));
     assert_eq!(
-        catalog.latest("sales", Some("2024-01-02"), Some("backfill")).unwrap(),
+        catalog.latest("rates", None, None).unwrap(),
+        Some(bare.clone())
+    );
+    assert_eq!(
+        catalog
+            .latest("sales", Some("2024-01-02"), Some("backfill"))
+            .unwrap(),
         Some(same_schema.clone())
     );
     // Another namespace, another partition, another asset: nothing.
-    assert_eq!(catalog.latest("sales", Some("2024-01-01"), None).unwrap(), None);
-    assert_eq!(catalog.latest("sales", None, Some("backfill")).unwrap(), None);
+    assert_eq!(
+        catalog.latest("sales", Some("2024-01-01"), None).unwrap(),
+        None
+    );
+    assert_eq!(
+        catalog.latest("sales", None, Some("backfill")).unwrap(),
+        None
+    );
     assert_eq!(catalog.latest("nope", None, None).unwrap(), None);
 
     // And through a fresh catalog on the same file.
     drop(catalog);
     let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
     assert_eq!(
-        catalog.latest_for_assets(&["sales", "rates"], Some("backfill")).unwrap(),
+        catalog
+            .latest_for_assets(&["sales", "rates"], Some("backfill"))
+            .unwrap(),
         vec![full, same_schema]
     );
-    assert_eq!(catalog.latest_for_assets(&["rates", "sales"], None).unwrap(), vec![bare]);
+    assert_eq!(
+        catalog
+            .latest_for_assets(&["rates", "sales"], None)
+            .unwrap(),
+        vec![bare]
+    );
 }
 
 #[test]
@@ -127,7 +140,9 @@ fn catalog_is_object_safe() {
     let dir = temp();
     let catalog: Box<dyn Catalog> =
         Box::new(SqliteCatalog::open(catalog_path(dir.path())).unwrap());
-    catalog.record_materialization(&record("a", None, None, "v", vec![])).unwrap();
+    catalog
+        .record_materialization(&record("a", None, None, "v", vec![]))
+        .unwrap();
     assert!(catalog.latest("a", None, None).unwrap().is_some());
     assert!(catalog.location().ends_with(DEFAULT_FILE_NAME));
 }
@@ -149,10 +164,18 @@ fn reads_see_earlier_writes_without_a_flush() {
 fn latest_follows_the_newest_record_per_key_and_tag() {
     let dir = temp();
     let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
-    catalog.record_materialization(&record("a", Some("p1"), None, "v1", vec![])).unwrap();
-    catalog.record_materialization(&record("a", Some("p2"), None, "w1", vec![])).unwrap();
-    catalog.record_materialization(&record("a", Some("p1"), Some("t"), "t1", vec![])).unwrap();
-    catalog.record_materialization(&record("a", Some("p1"), None, "v2", vec![])).unwrap();
+    catalog
+        .record_materialization(&record("a", Some("p1"), None, "v1", vec![]))
+        .unwrap();
+    catalog
+        .record_materialization(&record("a", Some("p2"), None, "w1", vec![]))
+        .unwrap();
+    catalog
+        .record_materialization(&record("a", Some("p1"), Some("t"), "t1", vec![]))
+        .unwrap();
+    catalog
+        .record_materialization(&record("a", Some("p1"), None, "v2", vec![]))
+        .unwrap();
 
     let version = |p, tag| {
         catalog
@@ -171,7 +194,10 @@ fn latest_follows_the_newest_record_per_key_and_tag() {
         .into_iter()
         .map(|r| (r.partition.unwrap(), r.data_version))
         .collect();
-    assert_eq!(all, [("p1".into(), "v2".into()), ("p2".into(), "w1".into())]);
+    assert_eq!(
+        all,
+        [("p1".into(), "v2".into()), ("p2".into(), "w1".into())]
+    );
 }
 
 #[test]
@@ -180,9 +206,14 @@ fn latest_for_assets_keeps_inputs_with_their_records() {
     let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
     let mut expected = Vec::new();
     for asset in ["x", "y"] {
-        for (i, p) in ["2024-01-03", "2024-01-01", "2024-01-02"].into_iter().enumerate() {
+        for (i, p) in ["2024-01-03", "2024-01-01", "2024-01-02"]
+            .into_iter()
+            .enumerate()
+        {
             // A varying number of inputs, some none.
-            let inputs = (0..i).map(|k| input("up", Some(p), &format!("{asset}{p}{k}"))).collect();
+            let inputs = (0..i)
+                .map(|k| input("up", Some(p), &format!("{asset}{p}{k}")))
+                .collect();
             let r = record(asset, Some(p), None, &format!("{asset}{p}"), inputs);
             catalog.record_materialization(&r).unwrap();
             expected.push(r);
@@ -194,17 +225,30 @@ fn latest_for_assets_keeps_inputs_with_their_records() {
         .unwrap();
     expected[1] = record("x", Some("2024-01-01"), None, "newer", vec![]);
     expected.sort_by(|a, b| (&a.asset, &a.partition).cmp(&(&b.asset, &b.partition)));
-    assert_eq!(catalog.latest_for_assets(&["x", "y"], None).unwrap(), expected);
+    assert_eq!(
+        catalog.latest_for_assets(&["x", "y"], None).unwrap(),
+        expected
+    );
 }
 
 #[test]
 fn history_is_newest_first_per_partition_or_asset() {
     let dir = temp();
     let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
-    for (p, v) in [("p1", "a"), ("p2", "b"), ("p1", "c"), ("p1", "d"), ("p2", "e")] {
-        catalog.record_materialization(&record("s", Some(p), None, v, vec![])).unwrap();
+    for (p, v) in [
+        ("p1", "a"),
+        ("p2", "b"),
+        ("p1", "c"),
+        ("p1", "d"),
+        ("p2", "e"),
+    ] {
+        catalog
+            .record_materialization(&record("s", Some(p), None, v, vec![]))
+            .unwrap();
     }
-    catalog.record_materialization(&record("other", Some("p1"), None, "z", vec![])).unwrap();
+    catalog
+        .record_materialization(&record("other", Some("p1"), None, "z", vec![]))
+        .unwrap();
     let versions = |partition, limit| -> Vec<String> {
         catalog
             .history("s", partition, limit)
@@ -219,8 +263,12 @@ fn history_is_newest_first_per_partition_or_asset() {
     assert_eq!(versions(Some("p3"), 10), Vec::<String>::new());
 
     // An unpartitioned asset: `None` is its only partition.
-    catalog.record_materialization(&record("u", None, None, "u1", vec![])).unwrap();
-    catalog.record_materialization(&record("u", None, Some("t"), "u2", vec![])).unwrap();
+    catalog
+        .record_materialization(&record("u", None, None, "u1", vec![]))
+        .unwrap();
+    catalog
+        .record_materialization(&record("u", None, Some("t"), "u2", vec![]))
+        .unwrap();
     let history = catalog.history("u", None, 10).unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[0].tag.as_deref(), Some("t"));
@@ -231,7 +279,13 @@ fn history_is_newest_first_per_partition_or_asset() {
 fn consumers_are_the_materializations_that_read_a_version() {
     let dir = temp();
     let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
-    let b1 = record("b", Some("d1"), None, "b1", vec![input("a", Some("d1"), "a1")]);
+    let b1 = record(
+        "b",
+        Some("d1"),
+        None,
+        "b1",
+        vec![input("a", Some("d1"), "a1")],
+    );
     let c1 = record(
         "c",
         None,
@@ -239,12 +293,21 @@ fn consumers_are_the_materializations_that_read_a_version() {
         "c1",
         vec![input("x", None, "x1"), input("a", Some("d1"), "a1")],
     );
-    let b2 = record("b", Some("d1"), None, "b2", vec![input("a", Some("d1"), "a2")]);
+    let b2 = record(
+        "b",
+        Some("d1"),
+        None,
+        "b2",
+        vec![input("a", Some("d1"), "a2")],
+    );
     let u = record("w", None, None, "w1", vec![input("x", None, "x1")]);
     for r in [&b1, &c1, &b2, &u] {
         catalog.record_materialization(r).unwrap();
     }
-    assert_eq!(catalog.consumers("a", Some("d1"), "a1").unwrap(), vec![c1.clone(), b1]);
+    assert_eq!(
+        catalog.consumers("a", Some("d1"), "a1").unwrap(),
+        vec![c1.clone(), b1]
+    );
     assert_eq!(catalog.consumers("a", Some("d1"), "a2").unwrap(), vec![b2]);
     assert_eq!(catalog.consumers("x", None, "x1").unwrap(), vec![u, c1]);
     assert!(catalog.consumers("a", None, "a1").unwrap().is_empty());
@@ -265,8 +328,12 @@ fn failed_attempts_are_kept_and_the_last_attempt_decides() {
     assert_eq!(last_failed(), None);
 
     // Never materialized, failed twice: failed, both attempts kept.
-    catalog.record_failure(&failure("a", Some("d1"), 1, "2024-06-01T10:00:01Z")).unwrap();
-    catalog.record_failure(&failure("a", Some("d1"), 2, "2024-06-01T10:00:02Z")).unwrap();
+    catalog
+        .record_failure(&failure("a", Some("d1"), 1, "2024-06-01T10:00:01Z"))
+        .unwrap();
+    catalog
+        .record_failure(&failure("a", Some("d1"), 2, "2024-06-01T10:00:02Z"))
+        .unwrap();
     assert_eq!(last_failed(), Some(2));
     assert_eq!(catalog.latest("a", Some("d1"), None).unwrap(), None);
     let attempts: Vec<u32> = catalog
@@ -278,7 +345,9 @@ fn failed_attempts_are_kept_and_the_last_attempt_decides() {
     assert_eq!(attempts, [2, 1]);
 
     // The third attempt succeeds: no longer failed, the failures remain.
-    catalog.record_materialization(&record("a", Some("d1"), None, "v", vec![])).unwrap();
+    catalog
+        .record_materialization(&record("a", Some("d1"), None, "v", vec![]))
+        .unwrap();
     assert_eq!(last_failed(), None);
     assert_eq!(
         catalog.last_failure("a", Some("d1"), None).unwrap(),
@@ -286,26 +355,47 @@ fn failed_attempts_are_kept_and_the_last_attempt_decides() {
     );
 
     // A later run fails: failed again, the old materialization still latest.
-    catalog.record_failure(&failure("a", Some("d1"), 1, "2024-06-02T10:00:00Z")).unwrap();
+    catalog
+        .record_failure(&failure("a", Some("d1"), 1, "2024-06-02T10:00:00Z"))
+        .unwrap();
     assert_eq!(last_failed(), Some(1));
     assert_eq!(
-        catalog.latest("a", Some("d1"), None).unwrap().unwrap().data_version,
+        catalog
+            .latest("a", Some("d1"), None)
+            .unwrap()
+            .unwrap()
+            .data_version,
         "v"
     );
 
     // Other keys are unaffected; failed_for_assets lists the failed ones.
-    catalog.record_materialization(&record("a", Some("d2"), None, "v", vec![])).unwrap();
-    catalog.record_failure(&failure("b", None, 1, "2024-06-01T10:00:00Z")).unwrap();
+    catalog
+        .record_materialization(&record("a", Some("d2"), None, "v", vec![]))
+        .unwrap();
+    catalog
+        .record_failure(&failure("b", None, 1, "2024-06-01T10:00:00Z"))
+        .unwrap();
     let failed: Vec<_> = catalog
         .failed_for_assets(&["b", "a", "c"], None)
         .unwrap()
         .into_iter()
         .map(|f| (f.asset, f.partition))
         .collect();
-    assert_eq!(failed, [("b".into(), None), ("a".into(), Some("d1".into()))]);
+    assert_eq!(
+        failed,
+        [("b".into(), None), ("a".into(), Some("d1".into()))]
+    );
     // Only the materialized keys are in latest_for_assets.
-    assert_eq!(catalog.latest_for_assets(&["a", "b"], None).unwrap().len(), 2);
-    assert!(catalog.failed_for_assets(&["a"], Some("t")).unwrap().is_empty());
+    assert_eq!(
+        catalog.latest_for_assets(&["a", "b"], None).unwrap().len(),
+        2
+    );
+    assert!(
+        catalog
+            .failed_for_assets(&["a"], Some("t"))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -319,11 +409,23 @@ fn check_results_are_recorded_and_queried() {
         tag: None,
         name: name.into(),
         passed,
-        severity: if passed { CheckSeverity::Warn } else { CheckSeverity::Error },
-        message: if passed { String::new() } else { "3 nulls in id".into() },
+        severity: if passed {
+            CheckSeverity::Warn
+        } else {
+            CheckSeverity::Error
+        },
+        message: if passed {
+            String::new()
+        } else {
+            "3 nulls in id".into()
+        },
         at: "2024-06-01T10:00:00Z".into(),
     };
-    let (c1, c2, c3) = (check("rows", true, "r1"), check("not_null", false, "r1"), check("rows", true, "r2"));
+    let (c1, c2, c3) = (
+        check("rows", true, "r1"),
+        check("not_null", false, "r1"),
+        check("rows", true, "r2"),
+    );
     for c in [&c1, &c2, &c3] {
         catalog.record_check(c).unwrap();
     }
@@ -331,7 +433,10 @@ fn check_results_are_recorded_and_queried() {
         catalog.checks("a", Some("d1"), None, 10).unwrap(),
         vec![c3.clone(), c2.clone(), c1.clone()]
     );
-    assert_eq!(catalog.checks("a", Some("d1"), None, 1).unwrap(), vec![c3.clone()]);
+    assert_eq!(
+        catalog.checks("a", Some("d1"), None, 1).unwrap(),
+        vec![c3.clone()]
+    );
     assert!(catalog.checks("a", None, None, 10).unwrap().is_empty());
     assert_eq!(catalog.run_checks("r1").unwrap(), vec![c1, c2]);
     assert!(CheckSeverity::Error.is_blocking() && !CheckSeverity::Warn.is_blocking());
@@ -353,8 +458,12 @@ fn runs_begin_and_end() {
     catalog.begin_run(&run("r22", Some("bf"))).unwrap();
     let err = catalog.begin_run(&run("r1", None)).unwrap_err();
     assert!(matches!(err, CatalogError::DuplicateRun { .. }), "{err}");
-    catalog.end_run("r1", RunStatus::Failed, "2024-06-01T11:00:00Z").unwrap();
-    let err = catalog.end_run("nope", RunStatus::Succeeded, "x").unwrap_err();
+    catalog
+        .end_run("r1", RunStatus::Failed, "2024-06-01T11:00:00Z")
+        .unwrap();
+    let err = catalog
+        .end_run("nope", RunStatus::Succeeded, "x")
+        .unwrap_err();
     assert!(matches!(err, CatalogError::UnknownRun { .. }), "{err}");
     assert!(err.to_string().contains(DEFAULT_FILE_NAME), "{err}");
     // Refused commands leave no pending error behind.
@@ -363,12 +472,17 @@ fn runs_begin_and_end() {
     let mut ended = run("r1", None);
     ended.status = RunStatus::Failed;
     ended.finished_at = Some("2024-06-01T11:00:00Z".into());
-    assert_eq!(catalog.runs(10).unwrap(), vec![run("r22", Some("bf")), ended.clone()]);
+    assert_eq!(
+        catalog.runs(10).unwrap(),
+        vec![run("r22", Some("bf")), ended.clone()]
+    );
     assert_eq!(catalog.runs(1).unwrap().len(), 1);
     assert_eq!(catalog.run("r1").unwrap(), Some(ended));
     assert_eq!(catalog.run("r3").unwrap(), None);
 
-    catalog.record_materialization(&record("a", None, None, "v", vec![])).unwrap();
+    catalog
+        .record_materialization(&record("a", None, None, "v", vec![]))
+        .unwrap();
     let mut other = record("b", None, None, "w", vec![]);
     other.run_id = "r22".into();
     catalog.record_materialization(&other).unwrap();
@@ -388,7 +502,9 @@ fn empty_keys_are_refused() {
         let err = catalog.record_materialization(&bad).unwrap_err();
         assert!(matches!(err, CatalogError::InvalidRecord { .. }), "{err}");
     }
-    let err = catalog.record_failure(&failure("a", Some(""), 1, "t")).unwrap_err();
+    let err = catalog
+        .record_failure(&failure("a", Some(""), 1, "t"))
+        .unwrap_err();
     assert!(err.to_string().contains("partition key is empty"), "{err}");
     catalog.flush().unwrap();
 }
@@ -399,12 +515,20 @@ fn replace_all_rebuilds_materializations_and_keeps_the_rest() {
     let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
     let old = record("a", Some("d1"), None, "old", vec![]);
     catalog.record_materialization(&old).unwrap();
-    catalog.record_materialization(&record("gone", None, None, "g", vec![])).unwrap();
+    catalog
+        .record_materialization(&record("gone", None, None, "g", vec![]))
+        .unwrap();
     // d1's last attempt failed after its materialization; d2 failed before
     // the one the rebuild restores; d3 never succeeded.
-    catalog.record_failure(&failure("a", Some("d1"), 1, "2024-06-02T00:00:00Z")).unwrap();
-    catalog.record_failure(&failure("a", Some("d2"), 1, "2024-05-01T00:00:00Z")).unwrap();
-    catalog.record_failure(&failure("a", Some("d3"), 1, "2024-05-01T00:00:00Z")).unwrap();
+    catalog
+        .record_failure(&failure("a", Some("d1"), 1, "2024-06-02T00:00:00Z"))
+        .unwrap();
+    catalog
+        .record_failure(&failure("a", Some("d2"), 1, "2024-05-01T00:00:00Z"))
+        .unwrap();
+    catalog
+        .record_failure(&failure("a", Some("d3"), 1, "2024-05-01T00:00:00Z"))
+        .unwrap();
 
     let d1 = record("a", Some("d1"), None, "v1", vec![input("up", None, "u")]);
     let d2 = record("a", Some("d2"), None, "v2", vec![]);
@@ -412,8 +536,14 @@ fn replace_all_rebuilds_materializations_and_keeps_the_rest() {
     let rebuilt = vec![d1.clone(), d2.clone(), tagged.clone()];
     assert_eq!(catalog.replace_all(&mut rebuilt.into_iter()).unwrap(), 3);
 
-    assert_eq!(catalog.latest_for_assets(&["a", "gone"], None).unwrap(), vec![d1.clone(), d2]);
-    assert_eq!(catalog.latest("a", Some("d1"), Some("t")).unwrap(), Some(tagged));
+    assert_eq!(
+        catalog.latest_for_assets(&["a", "gone"], None).unwrap(),
+        vec![d1.clone(), d2]
+    );
+    assert_eq!(
+        catalog.latest("a", Some("d1"), Some("t")).unwrap(),
+        Some(tagged)
+    );
     assert_eq!(catalog.history("a", Some("d1"), 10).unwrap().len(), 2);
     assert!(catalog.consumers("up", None, "u").unwrap() == vec![d1]);
     let failed: Vec<_> = catalog
@@ -423,19 +553,39 @@ fn replace_all_rebuilds_materializations_and_keeps_the_rest() {
         .map(|f| f.partition.unwrap())
         .collect();
     assert_eq!(failed, ["d1", "d3"]);
-    assert_eq!(catalog.failures("a", Some("d2"), None, 10).unwrap().len(), 1);
+    assert_eq!(
+        catalog.failures("a", Some("d2"), None, 10).unwrap().len(),
+        1
+    );
 
     // A bad record fails the whole rebuild and changes nothing.
     let before = catalog.latest_for_assets(&["a"], None).unwrap();
-    let bad = vec![record("a", Some("d9"), None, "x", vec![]), record("a", Some(""), None, "y", vec![])];
+    let bad = vec![
+        record("a", Some("d9"), None, "x", vec![]),
+        record("a", Some(""), None, "y", vec![]),
+    ];
     let err = catalog.replace_all(&mut bad.into_iter()).unwrap_err();
     assert!(matches!(err, CatalogError::InvalidRecord { .. }), "{err}");
     assert_eq!(catalog.latest_for_assets(&["a"], None).unwrap(), before);
 
     // Writes after a rebuild go on as usual.
-    catalog.record_materialization(&record("a", Some("d1"), None, "v3", vec![])).unwrap();
-    assert_eq!(catalog.latest("a", Some("d1"), None).unwrap().unwrap().data_version, "v3");
-    assert!(catalog.last_attempt_failed("a", Some("d1"), None).unwrap().is_none());
+    catalog
+        .record_materialization(&record("a", Some("d1"), None, "v3", vec![]))
+        .unwrap();
+    assert_eq!(
+        catalog
+            .latest("a", Some("d1"), None)
+            .unwrap()
+            .unwrap()
+            .data_version,
+        "v3"
+    );
+    assert!(
+        catalog
+            .last_attempt_failed("a", Some("d1"), None)
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -446,16 +596,22 @@ fn an_empty_or_missing_file_becomes_a_new_catalog() {
     let missing = dir.path().join("sub/dir/_catalog.sqlite");
     for path in [&empty, &missing] {
         let catalog = SqliteCatalog::open(path).unwrap();
-        catalog.record_materialization(&record("a", None, None, "v", vec![])).unwrap();
+        catalog
+            .record_materialization(&record("a", None, None, "v", vec![]))
+            .unwrap();
         catalog.close().unwrap();
         // Reopening migrates nothing and keeps the data.
         let catalog = SqliteCatalog::open(path).unwrap();
         assert!(catalog.latest("a", None, None).unwrap().is_some());
         drop(catalog);
         let conn = rusqlite::Connection::open(path).unwrap();
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 }
@@ -466,7 +622,8 @@ fn a_newer_schema_is_refused_naming_both_versions() {
     let path = catalog_path(dir.path());
     SqliteCatalog::open(&path).unwrap().close().unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 2)).unwrap();
+    conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 2))
+        .unwrap();
     drop(conn);
     let err = SqliteCatalog::open(&path).unwrap_err();
     assert!(matches!(err, CatalogError::NewerSchema { .. }), "{err}");
@@ -485,14 +642,17 @@ fn another_applications_database_is_refused() {
     let dir = temp();
     let path = dir.path().join("other.sqlite");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("CREATE TABLE people (name TEXT)").unwrap();
+    conn.execute_batch("CREATE TABLE people (name TEXT)")
+        .unwrap();
     drop(conn);
     let err = SqliteCatalog::open(&path).unwrap_err();
     assert!(matches!(err, CatalogError::NotACatalog { .. }), "{err}");
     assert!(err.to_string().contains("other.sqlite"), "{err}");
     // Untouched.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 0);
 }
 
@@ -511,7 +671,12 @@ fn assert_corrupt(path: &Path, detail: &str) {
 fn a_file_of_garbage_is_refused_naming_the_file() {
     let dir = temp();
     let path = catalog_path(dir.path());
-    std::fs::write(&path, b"this is not a database, just some text that is long enough to look like a header. ".repeat(100)).unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a database, just some text that is long enough to look like a header. "
+            .repeat(100),
+    )
+    .unwrap();
     assert_corrupt(&path, "not a SQLite database");
     // Garbage shorter than a header, too.
     std::fs::write(&path, [0xde, 0xad, 0xbe, 0xef]).unwrap();
@@ -541,7 +706,10 @@ fn damaged_pages_are_reported_as_corrupt_naming_the_file() {
         Ok(catalog) => catalog.latest_for_assets(&["a"], None).unwrap_err(),
     };
     assert!(matches!(err, CatalogError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
     assert!(err.to_string().contains("catalog rebuild"), "{err}");
 }
 
@@ -564,6 +732,21 @@ fn a_truncated_file_is_refused_naming_the_file() {
     assert_corrupt(&path, "truncated");
     std::fs::write(&path, &bytes[..60]).unwrap();
     assert_corrupt(&path, "truncated");
+    // Beside a WAL (an interrupted checkpoint looks the same) the header
+    // cannot tell: SQLite does, at the first read of a missing page.
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let wal = dir.path().join(format!("{DEFAULT_FILE_NAME}-wal"));
+    std::fs::write(&wal, vec![7u8; 5000]).unwrap();
+    let err = match SqliteCatalog::open(&path) {
+        Err(e) => e,
+        Ok(catalog) => catalog.latest_for_assets(&["a"], None).unwrap_err(),
+    };
+    assert!(matches!(err, CatalogError::Corrupt { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&wal);
     // Restored, it opens again.
     std::fs::write(&path, &bytes).unwrap();
     SqliteCatalog::open(&path).unwrap();
@@ -608,15 +791,36 @@ fn catalogs_on_one_file_write_concurrently_without_losses() {
                 for p in 0..RECORDS {
                     let partition = format!("p{p:04}");
                     // Shared keys too: every writer also writes "shared".
-                    catalog.record_materialization(&record(&asset, Some(&partition), None, "v", vec![input("shared", Some(&partition), "s")]))?;
-                    catalog.record_materialization(&record("shared", Some(&partition), None, &asset, vec![]))?;
+                    catalog.record_materialization(&record(
+                        &asset,
+                        Some(&partition),
+                        None,
+                        "v",
+                        vec![input("shared", Some(&partition), "s")],
+                    ))?;
+                    catalog.record_materialization(&record(
+                        "shared",
+                        Some(&partition),
+                        None,
+                        &asset,
+                        vec![],
+                    ))?;
                     if p % 10 == 0 {
-                        catalog.record_failure(&failure(&asset, Some(&partition), 1, "2024-06-01T10:00:00Z"))?;
+                        catalog.record_failure(&failure(
+                            &asset,
+                            Some(&partition),
+                            1,
+                            "2024-06-01T10:00:00Z",
+                        ))?;
                         // Interleave reads with the other writers' writes.
                         catalog.latest_for_assets(&["shared"], None)?;
                     }
                 }
-                catalog.end_run(&format!("run{w}"), RunStatus::Succeeded, "2024-06-01T11:00:00Z")?;
+                catalog.end_run(
+                    &format!("run{w}"),
+                    RunStatus::Succeeded,
+                    "2024-06-01T11:00:00Z",
+                )?;
                 catalog.close()
             })
         })
@@ -627,13 +831,34 @@ fn catalogs_on_one_file_write_concurrently_without_losses() {
     let catalog = SqliteCatalog::open(&path).unwrap();
     for w in 0..WRITERS {
         let asset = format!("asset{w}");
-        assert_eq!(catalog.latest_for_assets(&[&asset], None).unwrap().len(), RECORDS);
-        assert_eq!(catalog.failed_for_assets(&[&asset], None).unwrap().len(), RECORDS / 10);
-        assert_eq!(catalog.run(&format!("run{w}")).unwrap().unwrap().status, RunStatus::Succeeded);
+        assert_eq!(
+            catalog.latest_for_assets(&[&asset], None).unwrap().len(),
+            RECORDS
+        );
+        assert_eq!(
+            catalog.failed_for_assets(&[&asset], None).unwrap().len(),
+            RECORDS / 10
+        );
+        assert_eq!(
+            catalog.run(&format!("run{w}")).unwrap().unwrap().status,
+            RunStatus::Succeeded
+        );
     }
-    assert_eq!(catalog.latest_for_assets(&["shared"], None).unwrap().len(), RECORDS);
-    assert_eq!(catalog.history("shared", None, usize::MAX).unwrap().len(), WRITERS * RECORDS);
-    assert_eq!(catalog.consumers("shared", Some("p0000"), "s").unwrap().len(), WRITERS);
+    assert_eq!(
+        catalog.latest_for_assets(&["shared"], None).unwrap().len(),
+        RECORDS
+    );
+    assert_eq!(
+        catalog.history("shared", None, usize::MAX).unwrap().len(),
+        WRITERS * RECORDS
+    );
+    assert_eq!(
+        catalog
+            .consumers("shared", Some("p0000"), "s")
+            .unwrap()
+            .len(),
+        WRITERS
+    );
 }
 
 /// Environment variable naming the catalog a child process writes to.
@@ -647,7 +872,12 @@ fn two_processes_write_concurrently_without_losses() {
     let children: Vec<_> = (0..2)
         .map(|n| {
             std::process::Command::new(&exe)
-                .args(["--exact", "catalog::tests::child_process_writer", "--ignored", "--quiet"])
+                .args([
+                    "--exact",
+                    "catalog::tests::child_process_writer",
+                    "--ignored",
+                    "--quiet",
+                ])
                 .env(CHILD_PATH, &path)
                 .env("ASSETFLOW_CATALOG_TEST_CHILD_N", n.to_string())
                 .stdout(std::process::Stdio::piped())
@@ -659,7 +889,9 @@ fn two_processes_write_concurrently_without_losses() {
     // This process writes too, meanwhile.
     let catalog = SqliteCatalog::open(&path).unwrap();
     for p in 0..1000 {
-        catalog.record_materialization(&record("parent", Some(&format!("p{p}")), None, "v", vec![])).unwrap();
+        catalog
+            .record_materialization(&record("parent", Some(&format!("p{p}")), None, "v", vec![]))
+            .unwrap();
     }
     catalog.flush().unwrap();
     for child in children {
@@ -674,7 +906,11 @@ fn two_processes_write_concurrently_without_losses() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
     }
     for asset in ["parent", "child0", "child1"] {
-        assert_eq!(catalog.latest_for_assets(&[asset], None).unwrap().len(), 1000, "{asset}");
+        assert_eq!(
+            catalog.latest_for_assets(&[asset], None).unwrap().len(),
+            1000,
+            "{asset}"
+        );
     }
 }
 
@@ -689,7 +925,9 @@ fn child_process_writer() {
     let catalog = SqliteCatalog::open(PathBuf::from(path)).unwrap();
     let asset = format!("child{n}");
     for p in 0..1000 {
-        catalog.record_materialization(&record(&asset, Some(&format!("p{p}")), None, "v", vec![])).unwrap();
+        catalog
+            .record_materialization(&record(&asset, Some(&format!("p{p}")), None, "v", vec![]))
+            .unwrap();
     }
     catalog.close().unwrap();
 }
@@ -701,7 +939,10 @@ fn child_process_writer() {
 #[ignore = "benchmark"]
 fn bench_catalog() {
     let size = |name: &str, default: usize| {
-        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
     let dir = temp();
     let figures = bench(
@@ -712,4 +953,91 @@ fn bench_catalog() {
     )
     .unwrap();
     println!("{figures}");
+}
+
+/// The record rebuilt from the columns alone (not the blob reads use).
+fn from_columns(path: &Path, asset: &str) -> Vec<MaterializationRecord> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let opt = |s: String| (!s.is_empty()).then_some(s);
+    let mut records: Vec<(i64, MaterializationRecord)> = conn
+        .prepare(
+            "SELECT m.id, m.asset, m.partition_key, m.tag, m.run_id, m.code_version,
+                    m.data_version, m.uri, m.row_count, m.byte_count, m.started_at,
+                    m.finished_at, m.framework_version, m.config_hash, m.git_commit, s.text
+             FROM materializations m LEFT JOIN schemas s ON s.id = m.schema_id
+             WHERE m.asset = ?1 ORDER BY m.id",
+        )
+        .unwrap()
+        .query_map([asset], |r| {
+            Ok((
+                r.get(0)?,
+                MaterializationRecord {
+                    asset: r.get(1)?,
+                    partition: opt(r.get(2)?),
+                    tag: opt(r.get(3)?),
+                    run_id: r.get(4)?,
+                    code_version: r.get(5)?,
+                    data_version: r.get(6)?,
+                    inputs: Vec::new(),
+                    uri: r.get(7)?,
+                    rows: r.get::<_, i64>(8)? as u64,
+                    bytes: r.get::<_, i64>(9)? as u64,
+                    started_at: r.get(10)?,
+                    finished_at: r.get(11)?,
+                    framework_version: r.get(12)?,
+                    config_hash: r.get(13)?,
+                    git_commit: r.get(14)?,
+                    schema: r.get(15)?,
+                },
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut inputs = conn
+        .prepare(
+            "SELECT asset, partition_key, data_version FROM materialization_inputs
+             WHERE materialization_id = ?1 ORDER BY position",
+        )
+        .unwrap();
+    for (id, record) in &mut records {
+        record.inputs = inputs
+            .query_map([*id], |r| {
+                Ok(InputVersion {
+                    asset: r.get(0)?,
+                    partition: opt(r.get(1)?),
+                    data_version: r.get(2)?,
+                })
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    }
+    records.into_iter().map(|(_, r)| r).collect()
+}
+
+#[test]
+fn the_columns_hold_the_whole_record() {
+    let dir = temp();
+    let path = catalog_path(dir.path());
+    let catalog = SqliteCatalog::open(&path).unwrap();
+    let mut a = record(
+        "a",
+        Some("d1"),
+        Some("t"),
+        "v1",
+        vec![input("x", None, "x1"), input("y", Some("d0"), "y1")],
+    );
+    a.config_hash = Some("cfg".into());
+    a.schema = Some("id: Int64".into());
+    a.rows = u64::MAX;
+    let b = record("a", None, None, "v2", vec![]);
+    catalog.record_materialization(&a).unwrap();
+    catalog.record_materialization(&b).unwrap();
+    catalog.flush().unwrap();
+    let expected = vec![a, b];
+    assert_eq!(from_columns(&path, "a"), expected);
+    let mut read = catalog.history("a", None, 10).unwrap();
+    read.reverse();
+    assert_eq!(read, expected);
 }

@@ -9,6 +9,10 @@ pub struct Cli {
     /// Storage root: a directory or a URL (file://, memory://, s3:// with the `aws` feature).
     #[arg(long, global = true, env = "ASSETFLOW_ROOT", default_value = "./data")]
     pub root: String,
+    /// The catalog file (default: `_catalog.sqlite` in a local root,
+    /// `.assetflow/_catalog.sqlite` here for a remote one).
+    #[arg(long, global = true, env = "ASSETFLOW_CATALOG")]
+    pub catalog: Option<std::path::PathBuf>,
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -27,10 +31,93 @@ pub enum Command {
     Materialize(MaterializeArgs),
     /// List the assets: partitions, IO manager, dependencies, description.
     List,
+    /// Fresh, stale, missing or failed, with reasons, per asset (and partition).
+    Status(StatusArgs),
+    /// Why an asset-partition is stale, down to the root cause.
+    Why(WhyArgs),
+    /// The graph around an asset and, for a partition, the exact versions it was built from.
+    Lineage(LineageArgs),
+    /// Past materializations of an asset, with their versions.
+    History(HistoryArgs),
+    /// Maintain the catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Assets (same syntax as `materialize --select`).
+    #[arg(long, short, default_value = "*")]
+    pub select: String,
+    /// One partition: a row per asset-partition with its reasons.
+    #[arg(long, short)]
+    pub partition: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The asset.
+    pub asset: String,
+    /// Its partition (for partitioned assets).
+    #[arg(long, short)]
+    pub partition: Option<String>,
+}
+
+/// Arguments of `lineage`.
+#[derive(Debug, Args)]
+pub struct LineageArgs {
+    /// The asset.
+    pub asset: String,
+    /// A partition: show the exact input versions of its latest materialization.
+    #[arg(long, short)]
+    pub partition: Option<String>,
+    /// Only what it reads from (the default shows both directions).
+    #[arg(long, conflicts_with = "downstream")]
+    pub upstream: bool,
+    /// Only what reads from it.
+    #[arg(long)]
+    pub downstream: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "tree")]
+    pub format: LineageFormat,
+}
+
+/// Output formats of `lineage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LineageFormat {
+    /// An indented tree.
+    Tree,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The asset.
+    pub asset: String,
+    /// Only this partition.
+    #[arg(long, short)]
+    pub partition: Option<String>,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `catalog` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Rebuild the catalog from the provenance sidecars beside the data.
+    Rebuild,
 }
 
 /// Arguments of `materialize`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct MaterializeArgs {
     /// Assets: `name`, `+name` (with upstream), `name+` (with downstream), `*`, comma lists.
     #[arg(long, short, default_value = "*")]

@@ -1,12 +1,17 @@
 //! The subcommands' bodies.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use io_managers::StorageRoot;
 
 use crate::asset::registry::Registry;
-use crate::cli::args::{Cli, Command, MaterializeArgs};
-use crate::cli::{EXIT_FAILED, IoManagerFactory, progress};
+use crate::catalog::{self, SqliteCatalog};
+use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs};
+use crate::cli::rebuild;
+use crate::cli::table::render;
+use crate::cli::{EXIT_FAILED, IoManagerFactory, inspect, progress};
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 use crate::materialize::{IoManagers, MaterializeOptions, Materializer};
@@ -18,12 +23,28 @@ pub(super) fn run(
     extra_io: Vec<IoManagerFactory>,
 ) -> Result<ExitCode, Error> {
     let graph = AssetGraph::build(registry)?;
-    match cli.command {
+    let open_catalog = || -> Result<(StorageRoot, Arc<SqliteCatalog>), Error> {
+        let root = StorageRoot::parse(&cli.root)?;
+        let path = catalog_path(&root, cli.catalog.as_deref());
+        let catalog = SqliteCatalog::open(&path).map_err(|e| Error::Catalog(e.to_string()))?;
+        Ok((root, Arc::new(catalog)))
+    };
+    match &cli.command {
         Command::List => {
             print!("{}", list(&graph));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Status(args) => inspect::status(&graph, open_catalog()?.1.as_ref(), args),
+        Command::Why(args) => inspect::why(&graph, open_catalog()?.1.as_ref(), args),
+        Command::Lineage(args) => inspect::lineage(&graph, open_catalog()?.1.as_ref(), args),
+        Command::History(args) => inspect::history(&graph, open_catalog()?.1.as_ref(), args),
+        Command::Catalog(CatalogCommand::Rebuild) => {
+            let root = StorageRoot::parse(&cli.root)?;
+            let path = catalog_path(&root, cli.catalog.as_deref());
+            rebuild::rebuild(&root, &path)
+        }
         Command::Materialize(args) => {
+            let args = args.clone();
             // Refuse a bad selection or partition key before touching storage.
             let selection = Selection::parse(&args.select)?;
             crate::materialize::Plan::build(
@@ -31,11 +52,12 @@ pub(super) fn run(
                 &selection.resolve(&graph)?,
                 args.partition.as_deref(),
             )?;
-            let root = StorageRoot::parse(&cli.root)?;
+            let (root, catalog) = open_catalog()?;
             let io = extra_io
                 .iter()
                 .fold(IoManagers::defaults(&root), |io, make| io.with(make(&root)));
-            materialize(Materializer::new(graph, io), args, cli.quiet)
+            let materializer = Materializer::new(graph, io).with_catalog(catalog);
+            materialize(materializer, args, cli.quiet)
         }
     }
 }
@@ -76,18 +98,25 @@ fn materialize(
     })
 }
 
+/// Where the catalog of `root` lives unless `--catalog` says otherwise.
+pub(super) fn catalog_path(root: &StorageRoot, explicit: Option<&Path>) -> PathBuf {
+    match (explicit, root.local_dir()) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, Some(dir)) => dir.join(catalog::DEFAULT_FILE_NAME),
+        (None, None) => Path::new(".assetflow").join(catalog::DEFAULT_FILE_NAME),
+    }
+}
+
 /// The `list` table.
 fn list(graph: &AssetGraph) -> String {
-    let mut rows = vec![[
-        "asset".to_owned(),
-        "partitions".to_owned(),
-        "io".to_owned(),
-        "depends on".to_owned(),
-        "description".to_owned(),
-    ]];
+    let mut rows = vec![
+        ["asset", "partitions", "io", "depends on", "description"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for def in graph.registry().assets() {
         let deps: Vec<&str> = def.dependencies.iter().map(|d| d.asset.as_str()).collect();
-        rows.push([
+        rows.push(vec![
             def.key.clone(),
             def.partitions.describe(),
             def.io_manager.clone(),
@@ -99,25 +128,5 @@ fn list(graph: &AssetGraph) -> String {
             def.description.lines().next().unwrap_or("").to_owned(),
         ]);
     }
-    let mut widths = [0usize; 5];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i == 4 {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.push_str(&format!("{} assets\n", graph.len()));
-    out
+    format!("{}{} assets\n", render(&rows), graph.len())
 }

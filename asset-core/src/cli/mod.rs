@@ -11,7 +11,10 @@
 
 mod args;
 mod commands;
+mod inspect;
 mod progress;
+mod rebuild;
+mod table;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

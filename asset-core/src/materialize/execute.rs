@@ -19,12 +19,15 @@ use tokio::task::JoinSet;
 use crate::asset::context::AssetContext;
 use crate::asset::definition::{Input, StepInput};
 use crate::asset::run::panic_message;
+use crate::catalog::{Catalog, FailureRecord};
 use crate::graph::AssetGraph;
 use crate::materialize::Observer;
 use crate::materialize::io_set::IoManagers;
 use crate::materialize::plan::{Plan, Step};
 use crate::materialize::record::{InputVersion, MaterializationRecord};
 use crate::materialize::report::{StepReport, StepStatus};
+use crate::materialize::snapshot::Snapshot;
+use crate::staleness::PartKey;
 
 /// Per-run settings shared by all steps.
 pub(super) struct RunSettings {
@@ -33,6 +36,8 @@ pub(super) struct RunSettings {
     pub force: bool,
     pub observer: Option<Observer>,
     pub memory_budget: usize,
+    pub catalog: Option<Arc<dyn Catalog>>,
+    pub snapshot: Option<Arc<Snapshot>>,
 }
 
 /// What every step task needs.
@@ -43,6 +48,8 @@ struct Shared {
     run_id: Arc<str>,
     force: bool,
     git_commit: Arc<str>,
+    catalog: Option<Arc<dyn Catalog>>,
+    snapshot: Option<Arc<Snapshot>>,
 }
 
 /// Runs every step of `plan`; returns their reports in plan order.
@@ -60,6 +67,8 @@ pub(super) async fn execute(
         run_id: settings.run_id,
         force: settings.force,
         git_commit: Arc::from(crate::provenance::git_commit()),
+        catalog: settings.catalog.clone(),
+        snapshot: settings.snapshot.clone(),
     });
     let mut waiting_on: Vec<usize> = plan
         .steps()
@@ -132,6 +141,9 @@ pub(super) async fn execute(
             }
         }
         for (s, report, output) in finished.drain(..) {
+            if report.status == StepStatus::Failed {
+                record_failure(&shared, s, &report);
+            }
             let ok = matches!(report.status, StepStatus::Materialized | StepStatus::Fresh);
             if ok {
                 produced[s] = report.data_version.clone();
@@ -178,6 +190,7 @@ pub(super) async fn dry_run(
     io: &IoManagers,
     plan: &Plan,
     force: bool,
+    snapshot: Option<&Snapshot>,
 ) -> Vec<StepReport> {
     let mut will_run = vec![false; plan.len()];
     let mut versions: Vec<Option<String>> = vec![None; plan.len()];
@@ -202,7 +215,7 @@ pub(super) async fn dry_run(
                 format!("upstream {up} will rerun"),
             )
         } else {
-            match freshness(graph, io, step, &known, force).await {
+            match freshness(graph, io, step, &known, force, snapshot).await {
                 Ok(Freshness::Fresh(record)) => (
                     StepStatus::Fresh,
                     Some(record.rows),
@@ -246,6 +259,7 @@ async fn freshness(
     step: &Step,
     known: &[Option<String>],
     force: bool,
+    snapshot: Option<&Snapshot>,
 ) -> Result<Freshness, String> {
     let mut inputs = Vec::with_capacity(step.inputs.len());
     for (input, known) in step.inputs.iter().zip(known) {
@@ -254,7 +268,10 @@ async fn freshness(
             Some(v) => v.clone(),
             None => {
                 let upstream_io = io_of(io, &upstream.io_manager)?;
-                let record = read_record(upstream_io.as_ref(), &input.location).await?;
+                let record = match snapshot {
+                    Some(snap) => Ok(snap.latest.get(&part_key(&input.location)).cloned()),
+                    None => read_record(upstream_io.as_ref(), &input.location).await,
+                }?;
                 match record {
                     Some(r) => r.data_version,
                     None => {
@@ -281,7 +298,20 @@ async fn freshness(
     }
     let def = graph.asset(step.asset);
     let own_io = io_of(io, &def.io_manager)?;
-    let reason = match read_record(own_io.as_ref(), &step.location).await {
+    let own = match snapshot {
+        Some(snap) => {
+            let key = part_key(&step.location);
+            if let Some(error) = snap.failed.get(&key) {
+                return Ok(Freshness::Stale {
+                    reason: format!("its last attempt failed: {error}"),
+                    inputs,
+                });
+            }
+            Ok(snap.latest.get(&key).cloned())
+        }
+        None => read_record(own_io.as_ref(), &step.location).await,
+    };
+    let reason = match own {
         Ok(None) => "never materialized".to_owned(),
         Err(e) => format!("previous provenance unreadable ({e})"),
         Ok(Some(record)) => match record.stale_reason(&def.code_version, &inputs) {
@@ -351,22 +381,30 @@ async fn try_step(
     let started_at = chrono::Utc::now();
     let step = &shared.plan.steps()[s];
     let def = shared.graph.asset(step.asset);
-    let (reason, input_versions) =
-        match freshness(&shared.graph, &shared.io, step, known, shared.force).await? {
-            Freshness::Fresh(record) => {
-                let fresh = report(
-                    shared,
-                    s,
-                    StepStatus::Fresh,
-                    Some(record.rows),
-                    Some(record.data_version),
-                    started,
-                    None,
-                );
-                return Ok((fresh, None));
-            }
-            Freshness::Stale { reason, inputs } => (reason, inputs),
-        };
+    let (reason, input_versions) = match freshness(
+        &shared.graph,
+        &shared.io,
+        step,
+        known,
+        shared.force,
+        shared.snapshot.as_deref(),
+    )
+    .await?
+    {
+        Freshness::Fresh(record) => {
+            let fresh = report(
+                shared,
+                s,
+                StepStatus::Fresh,
+                Some(record.rows),
+                Some(record.data_version),
+                started,
+                None,
+            );
+            return Ok((fresh, None));
+        }
+        Freshness::Stale { reason, inputs } => (reason, inputs),
+    };
 
     let mut inputs = Vec::with_capacity(step.inputs.len());
     for (input, held) in step.inputs.iter().zip(held) {
@@ -431,6 +469,13 @@ async fn try_step(
         .store_sidecar(&step.location, &sidecar)
         .await
         .map_err(|e| format!("cannot write provenance: {e}"))?;
+    if let Some(catalog) = &shared.catalog {
+        // Queued: the catalog's writer commits it in a batch; errors surface
+        // when the run flushes at its end.
+        catalog
+            .record_materialization(&record)
+            .map_err(|e| format!("cannot record provenance in the catalog: {e}"))?;
+    }
     let done = report(
         shared,
         s,
@@ -494,6 +539,42 @@ fn payload_size(payload: &Payload) -> usize {
         Payload::Table(t) => t.batches.iter().map(|b| b.get_array_memory_size()).sum(),
         Payload::Document(_) => 4096,
         Payload::Nothing => 0,
+    }
+}
+
+/// The catalog key of a location.
+fn part_key(location: &io_managers::Location) -> PartKey {
+    (
+        location.asset().to_owned(),
+        location.partition().map(str::to_owned),
+    )
+}
+
+/// Records a failed attempt in the catalog, if there is one.
+fn record_failure(shared: &Shared, s: usize, report: &StepReport) {
+    let Some(catalog) = &shared.catalog else {
+        return;
+    };
+    let finished = chrono::Utc::now();
+    let started = chrono::Duration::from_std(report.duration)
+        .ok()
+        .and_then(|d| finished.checked_sub_signed(d))
+        .unwrap_or(finished);
+    let failure = FailureRecord {
+        run_id: shared.run_id.to_string(),
+        asset: report.asset.clone(),
+        partition: report.partition.clone(),
+        tag: None,
+        attempt: 1,
+        error: report.message.clone().unwrap_or_default(),
+        started_at: started.to_rfc3339(),
+        finished_at: finished.to_rfc3339(),
+    };
+    if let Err(e) = catalog.record_failure(&failure) {
+        tracing::warn!(
+            "cannot record the failure of {} in the catalog: {e}",
+            step_name(shared, s)
+        );
     }
 }
 

@@ -6,10 +6,12 @@ mod io_set;
 mod plan;
 pub mod record;
 pub mod report;
+mod snapshot;
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 
@@ -64,6 +66,7 @@ impl Default for MaterializeOptions {
 pub struct Materializer {
     graph: Arc<AssetGraph>,
     io: IoManagers,
+    catalog: Option<Arc<dyn Catalog>>,
 }
 
 impl Materializer {
@@ -72,7 +75,20 @@ impl Materializer {
         Self {
             graph: Arc::new(graph),
             io,
+            catalog: None,
         }
+    }
+
+    /// Records runs, materializations and failures in `catalog`, and decides
+    /// freshness from it (without a catalog, from the sidecars).
+    pub fn with_catalog(mut self, catalog: Arc<dyn Catalog>) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// The catalog, if any.
+    pub fn catalog(&self) -> Option<&Arc<dyn Catalog>> {
+        self.catalog.as_ref()
     }
 
     /// The graph.
@@ -101,10 +117,26 @@ impl Materializer {
         let started = Instant::now();
         let plan = self.plan(options)?;
         let run_id = new_run_id();
+        let snapshot = match &self.catalog {
+            Some(catalog) => Some(Arc::new(
+                snapshot::load(catalog.clone(), &self.graph, &plan).await?,
+            )),
+            None => None,
+        };
         let steps = if options.dry_run {
-            execute::dry_run(&self.graph, &self.io, &plan, options.force).await
+            execute::dry_run(
+                &self.graph,
+                &self.io,
+                &plan,
+                options.force,
+                snapshot.as_deref(),
+            )
+            .await
         } else {
-            execute::execute(
+            if let Some(catalog) = &self.catalog {
+                snapshot::begin_run(catalog.clone(), &run_id).await?;
+            }
+            let steps = execute::execute(
                 self.graph.clone(),
                 self.io.clone(),
                 Arc::new(plan),
@@ -114,9 +146,16 @@ impl Materializer {
                     force: options.force,
                     observer: options.observer.clone(),
                     memory_budget: options.memory_budget,
+                    catalog: self.catalog.clone(),
+                    snapshot,
                 },
             )
-            .await
+            .await;
+            if let Some(catalog) = &self.catalog {
+                let failed = steps.iter().any(|s| s.status == StepStatus::Failed);
+                snapshot::end_run(catalog.clone(), &run_id, failed).await?;
+            }
+            steps
         };
         Ok(RunReport {
             run_id,

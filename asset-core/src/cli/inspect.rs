@@ -1,0 +1,487 @@
+//! `status`, `why`, `lineage` and `history`: reading the catalog against the
+//! graph as the code defines it now.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use crate::catalog::{Catalog, MaterializationRecord};
+use crate::cli::args::{HistoryArgs, LineageArgs, LineageFormat, StatusArgs, WhyArgs};
+use crate::cli::table::render;
+use crate::error::Error;
+use crate::graph::{AssetGraph, Selection};
+use crate::materialize::record::short;
+use crate::partition::PartitionKey;
+use crate::staleness::{self, Assessment, Inputs, LatestRecords, PartKey, State};
+
+fn catalog_error(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// The selected assets plus everything upstream of them, in topological order.
+fn with_upstream(graph: &AssetGraph, selected: &[usize]) -> Vec<usize> {
+    let mut keep = vec![false; graph.len()];
+    let mut stack: Vec<usize> = selected.to_vec();
+    while let Some(i) = stack.pop() {
+        if !std::mem::replace(&mut keep[i], true) {
+            stack.extend_from_slice(graph.upstream_of(i));
+        }
+    }
+    graph
+        .topological_order()
+        .iter()
+        .copied()
+        .filter(|&i| keep[i])
+        .collect()
+}
+
+/// Asset-partitions to assess: one partition, or every complete one.
+fn steps_for(
+    graph: &AssetGraph,
+    assets: &[usize],
+    partition: Option<&str>,
+) -> Result<Vec<(usize, Option<PartitionKey>)>, Error> {
+    let now = chrono::Utc::now().naive_utc();
+    let mut steps = Vec::new();
+    for &i in assets {
+        let def = graph.asset(i);
+        if !def.partitions.is_partitioned() {
+            steps.push((i, None));
+            continue;
+        }
+        match partition {
+            Some(key) => steps.push((i, Some(def.partitions.validate(&def.key, key)?))),
+            None => steps.extend(def.partitions.keys_until(now).map(|k| (i, Some(k)))),
+        }
+    }
+    Ok(steps)
+}
+
+/// Assesses `assets` (with their upstreams) from the catalog.
+fn assess(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    selected: &[usize],
+    partition: Option<&str>,
+) -> Result<Vec<Assessment>, Error> {
+    let assets = with_upstream(graph, selected);
+    let keys: Vec<&str> = assets
+        .iter()
+        .map(|&i| graph.asset(i).key.as_str())
+        .collect();
+    let latest: LatestRecords = catalog
+        .latest_for_assets(&keys, None)
+        .map_err(catalog_error)?
+        .into_iter()
+        .map(|r| ((r.asset.clone(), r.partition.clone()), r))
+        .collect();
+    let failed: HashMap<PartKey, String> = catalog
+        .failed_for_assets(&keys, None)
+        .map_err(catalog_error)?
+        .into_iter()
+        .map(|f| ((f.asset, f.partition), f.error))
+        .collect();
+    let steps = steps_for(graph, &assets, partition)?;
+    let config_hashes = HashMap::new();
+    let all = staleness::assess(
+        graph,
+        &steps,
+        &Inputs {
+            latest: &latest,
+            failed: &failed,
+            config_hashes: &config_hashes,
+        },
+    );
+    let wanted: std::collections::HashSet<&str> = selected
+        .iter()
+        .map(|&i| graph.asset(i).key.as_str())
+        .collect();
+    Ok(all
+        .into_iter()
+        .filter(|a| wanted.contains(a.asset.as_str()))
+        .collect())
+}
+
+/// `status`.
+pub(super) fn status(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    args: &StatusArgs,
+) -> Result<ExitCode, Error> {
+    let selected = Selection::parse(&args.select)?.resolve(graph)?;
+    let assessments = assess(graph, catalog, &selected, args.partition.as_deref())?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = assessments
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "asset": a.asset,
+                    "partition": a.partition,
+                    "state": a.state.name(),
+                    "reasons": a.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).map_err(catalog_error)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = Vec::new();
+    if args.partition.is_some() {
+        rows.push(
+            ["asset", "partition", "state", "reasons"]
+                .map(String::from)
+                .to_vec(),
+        );
+        for a in &assessments {
+            rows.push(vec![
+                a.asset.clone(),
+                a.partition.clone().unwrap_or_else(|| "-".into()),
+                a.state.name().into(),
+                a.reasons
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ]);
+        }
+    } else {
+        rows.push(
+            [
+                "asset",
+                "partitions",
+                "fresh",
+                "stale",
+                "missing",
+                "failed",
+                "first reason",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let mut order: Vec<&str> = Vec::new();
+        let mut by_asset: HashMap<&str, Vec<&Assessment>> = HashMap::new();
+        for a in &assessments {
+            by_asset
+                .entry(a.asset.as_str())
+                .or_insert_with(|| {
+                    order.push(a.asset.as_str());
+                    Vec::new()
+                })
+                .push(a);
+        }
+        for asset in order {
+            let parts = &by_asset[asset];
+            let count = |s: State| parts.iter().filter(|a| a.state == s).count().to_string();
+            let first = parts
+                .iter()
+                .rev()
+                .find(|a| a.state != State::Fresh)
+                .map(|a| {
+                    let reason = a
+                        .reasons
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    match &a.partition {
+                        Some(p) => format!("{p}: {reason}"),
+                        None => reason,
+                    }
+                })
+                .unwrap_or_default();
+            rows.push(vec![
+                asset.to_owned(),
+                parts.len().to_string(),
+                count(State::Fresh),
+                count(State::Stale),
+                count(State::Missing),
+                count(State::Failed),
+                first,
+            ]);
+        }
+    }
+    print!("{}", render(&rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `why`.
+pub(super) fn why(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    args: &WhyArgs,
+) -> Result<ExitCode, Error> {
+    let i = asset_index(graph, &args.asset)?;
+    let def = graph.asset(i);
+    if def.partitions.is_partitioned() && args.partition.is_none() {
+        return Err(Error::PartitionRequired {
+            asset: def.key.clone(),
+            partitions: def.partitions.describe(),
+        });
+    }
+    let partition = if def.partitions.is_partitioned() {
+        args.partition.as_deref()
+    } else {
+        None
+    };
+    let assessments = assess_all_upstream(graph, catalog, i, partition)?;
+    let target = (def.key.clone(), partition.map(str::to_owned));
+    let history = |k: &PartKey| -> Vec<MaterializationRecord> {
+        catalog
+            .history(&k.0, k.1.as_deref(), 50)
+            .unwrap_or_default()
+    };
+    for line in staleness::explain(&assessments, &target, &history) {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Assesses asset `i` and everything upstream of it (all reported).
+fn assess_all_upstream(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    i: usize,
+    partition: Option<&str>,
+) -> Result<Vec<Assessment>, Error> {
+    let assets = with_upstream(graph, &[i]);
+    assess(graph, catalog, &assets, partition)
+}
+
+fn asset_index(graph: &AssetGraph, name: &str) -> Result<usize, Error> {
+    graph
+        .registry()
+        .index_of(name)
+        .ok_or_else(|| Error::UnknownAsset {
+            name: name.to_owned(),
+            suggestion: graph.registry().closest_key(name),
+        })
+}
+
+/// `lineage`.
+pub(super) fn lineage(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    args: &LineageArgs,
+) -> Result<ExitCode, Error> {
+    let i = asset_index(graph, &args.asset)?;
+    let def = graph.asset(i);
+    let partition = match (&args.partition, def.partitions.is_partitioned()) {
+        (Some(p), true) => Some(def.partitions.validate(&def.key, p)?.as_str().to_owned()),
+        (Some(p), false) => {
+            return Err(Error::Usage(format!(
+                "asset {:?} is not partitioned, but --partition {p:?} was given",
+                def.key
+            )));
+        }
+        (None, _) => None,
+    };
+    let up = !args.downstream;
+    let down = !args.upstream;
+    let mut tree = serde_json::Map::new();
+    tree.insert("asset".into(), def.key.clone().into());
+    if let Some(p) = &partition {
+        tree.insert("partition".into(), p.clone().into());
+    }
+    if up {
+        let upstream = match &partition {
+            Some(p) => versions_upstream(catalog, &def.key, Some(p), 0)?,
+            None => graph_tree(graph, i, true, 0),
+        };
+        tree.insert("upstream".into(), upstream);
+    }
+    if down {
+        tree.insert("downstream".into(), graph_tree(graph, i, false, 0));
+    }
+    let tree = serde_json::Value::Object(tree);
+    match args.format {
+        LineageFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&tree).map_err(catalog_error)?
+        ),
+        LineageFormat::Tree => print!("{}", render_tree(&tree)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const MAX_DEPTH: usize = 64;
+
+/// The asset graph upstream or downstream of `i`, as nested JSON.
+fn graph_tree(graph: &AssetGraph, i: usize, upstream: bool, depth: usize) -> serde_json::Value {
+    let next = if upstream {
+        graph.upstream_of(i)
+    } else {
+        graph.downstream_of(i)
+    };
+    let children: Vec<serde_json::Value> = if depth >= MAX_DEPTH {
+        Vec::new()
+    } else {
+        next.iter()
+            .map(|&j| {
+                let mut node = serde_json::Map::new();
+                node.insert("asset".into(), graph.asset(j).key.clone().into());
+                let desc = graph.asset(j).description.lines().next().unwrap_or("");
+                if !desc.is_empty() {
+                    node.insert("description".into(), desc.into());
+                }
+                let key = if upstream { "upstream" } else { "downstream" };
+                node.insert(key.into(), graph_tree(graph, j, upstream, depth + 1));
+                serde_json::Value::Object(node)
+            })
+            .collect()
+    };
+    serde_json::Value::Array(children)
+}
+
+/// The exact versions the latest materialization of an asset-partition was
+/// built from, back to the sources.
+fn versions_upstream(
+    catalog: &dyn Catalog,
+    asset: &str,
+    partition: Option<&str>,
+    depth: usize,
+) -> Result<serde_json::Value, Error> {
+    match catalog
+        .latest(asset, partition, None)
+        .map_err(catalog_error)?
+    {
+        Some(record) => versions_upstream_of(catalog, &record, depth),
+        None => Ok(serde_json::Value::Array(Vec::new())),
+    }
+}
+
+/// The inputs `record` was built from, each with the record that produced
+/// its version, recursively.
+fn versions_upstream_of(
+    catalog: &dyn Catalog,
+    record: &MaterializationRecord,
+    depth: usize,
+) -> Result<serde_json::Value, Error> {
+    let mut children = Vec::new();
+    for input in &record.inputs {
+        let mut node = serde_json::Map::new();
+        node.insert("asset".into(), input.asset.clone().into());
+        if let Some(p) = &input.partition {
+            node.insert("partition".into(), p.clone().into());
+        }
+        node.insert("data_version".into(), input.data_version.clone().into());
+        let built = catalog
+            .history(&input.asset, input.partition.as_deref(), 200)
+            .map_err(catalog_error)?
+            .into_iter()
+            .find(|r| r.data_version == input.data_version);
+        match built {
+            Some(r) => {
+                node.insert("code_version".into(), r.code_version.clone().into());
+                node.insert("run_id".into(), r.run_id.clone().into());
+                if depth < MAX_DEPTH {
+                    node.insert(
+                        "upstream".into(),
+                        versions_upstream_of(catalog, &r, depth + 1)?,
+                    );
+                }
+            }
+            None => {
+                node.insert(
+                    "note".into(),
+                    "that version is no longer in the catalog".into(),
+                );
+            }
+        }
+        children.push(serde_json::Value::Object(node));
+    }
+    Ok(serde_json::Value::Array(children))
+}
+
+/// An indented text tree of a lineage JSON value.
+fn render_tree(tree: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", node_label(tree));
+    for (key, arrow) in [("upstream", "<-"), ("downstream", "->")] {
+        if let Some(children) = tree.get(key).and_then(|c| c.as_array()) {
+            let _ = writeln!(out, "{key}:");
+            render_children(children, key, arrow, 1, &mut out);
+        }
+    }
+    out
+}
+
+fn render_children(
+    children: &[serde_json::Value],
+    key: &str,
+    arrow: &str,
+    depth: usize,
+    out: &mut String,
+) {
+    for child in children {
+        let _ = writeln!(out, "{}{arrow} {}", "  ".repeat(depth), node_label(child));
+        if let Some(grand) = child.get(key).and_then(|c| c.as_array()) {
+            render_children(grand, key, arrow, depth + 1, out);
+        }
+    }
+}
+
+fn node_label(node: &serde_json::Value) -> String {
+    let text = |k: &str| node.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let mut label = text("asset").unwrap_or_default();
+    if let Some(p) = text("partition") {
+        let _ = write!(label, " [{p}]");
+    }
+    if let Some(v) = text("data_version") {
+        let _ = write!(label, " data {}", short(&v));
+    }
+    if let Some(c) = text("code_version") {
+        let _ = write!(label, " code {}", short(&c));
+    }
+    if let Some(n) = text("note") {
+        let _ = write!(label, " ({n})");
+    }
+    label
+}
+
+/// `history`.
+pub(super) fn history(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    args: &HistoryArgs,
+) -> Result<ExitCode, Error> {
+    let i = asset_index(graph, &args.asset)?;
+    let def = graph.asset(i);
+    let records = catalog
+        .history(&def.key, args.partition.as_deref(), args.limit)
+        .map_err(catalog_error)?;
+    let mut rows = vec![
+        [
+            "finished",
+            "partition",
+            "run",
+            "code",
+            "data",
+            "rows",
+            "inputs",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for r in &records {
+        rows.push(vec![
+            r.finished_at.clone(),
+            r.partition.clone().unwrap_or_else(|| "-".into()),
+            r.run_id.clone(),
+            short(&r.code_version).to_owned(),
+            short(&r.data_version).to_owned(),
+            r.rows.to_string(),
+            r.inputs
+                .iter()
+                .map(|i| format!("{} {}", i.asset, short(&i.data_version)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ]);
+    }
+    print!("{}", render(&rows));
+    if records.is_empty() {
+        println!("(no materializations of {} recorded)", def.key);
+    }
+    Ok(ExitCode::SUCCESS)
+}
