@@ -17,7 +17,8 @@
 //! - schemas, long and repeated for every partition of an asset, are stored
 //!   once in `schemas` and referenced by id;
 //! - a materialization is stored as columns (for queries) and once more as
-//!   a compact blob (for fast reads, see `codec.rs`), in the same row.
+//!   a compact blob (for fast reads, see `codec.rs`) in
+//!   `materialization_records`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -70,14 +71,21 @@ CREATE TABLE materializations (
     framework_version TEXT NOT NULL,
     config_hash       TEXT,
     git_commit        TEXT NOT NULL,
-    schema_id         INTEGER REFERENCES schemas(id),
-    -- The same record (but its schema) in compact binary form (codec.rs),
-    -- decoded by reads: one value per row instead of the columns and a
-    -- join on the inputs. The columns are for SQL queries and migrations.
-    record            BLOB NOT NULL
+    schema_id         INTEGER REFERENCES schemas(id)
 );
 CREATE INDEX materializations_by_key ON materializations (asset, partition_key, id);
 CREATE INDEX materializations_by_run ON materializations (run_id);
+
+-- The same record (but its schema) in compact binary form (codec.rs):
+-- what reads decode, one value per row instead of some twenty columns and
+-- a join on the inputs. A table of its own, so that reading the latest
+-- records of a whole graph reads only these pages. The columns above are
+-- for SQL queries and migrations.
+CREATE TABLE materialization_records (
+    materialization_id INTEGER PRIMARY KEY REFERENCES materializations(id) ON DELETE CASCADE,
+    schema_id          INTEGER REFERENCES schemas(id),
+    record             BLOB NOT NULL
+);
 
 -- The inputs a materialization read, in dependency order.
 CREATE TABLE materialization_inputs (

@@ -1041,3 +1041,36 @@ fn the_columns_hold_the_whole_record() {
     read.reverse();
     assert_eq!(read, expected);
 }
+
+#[test]
+fn a_damaged_record_is_reported_as_corrupt() {
+    let dir = temp();
+    let path = catalog_path(dir.path());
+    let catalog = SqliteCatalog::open(&path).unwrap();
+    for p in ["p1", "p2", "p3"] {
+        catalog
+            .record_materialization(&record("a", Some(p), None, "v", vec![]))
+            .unwrap();
+    }
+    catalog.flush().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE materialization_records SET record = x'01ff' WHERE materialization_id = 2",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    for err in [
+        catalog.latest_for_assets(&["a"], None).unwrap_err(),
+        catalog.history("a", None, 10).unwrap_err(),
+        catalog.latest("a", Some("p2"), None).unwrap_err(),
+    ] {
+        assert!(matches!(err, CatalogError::Corrupt { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+    // The others still read.
+    assert!(catalog.latest("a", Some("p1"), None).unwrap().is_some());
+}

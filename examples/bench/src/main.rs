@@ -1,5 +1,5 @@
 //! Benchmarks, run with `cargo run --release -p bench -- all` (or one of
-//! `layered`, `steps`, `concurrency`, `throughput`).
+//! `layered`, `steps`, `concurrency`, `status`, `throughput`).
 //!
 //! Figures are wall-clock times on the machine at hand; each benchmark prints
 //! its setup so the numbers can be compared with the book's performance page.
@@ -20,17 +20,19 @@ fn main() -> ExitCode {
         [] | ["all"] => layered::run()
             .and_then(|()| steps::run())
             .and_then(|()| concurrency::run())
+            .and_then(|()| status::run())
             .and_then(|()| throughput::run()),
         ["layered"] => layered::run(),
         ["steps"] => steps::run(),
         ["concurrency"] => concurrency::run(),
         ["throughput"] => throughput::run(),
+        ["status"] => status::run(),
         // Child processes the benchmarks spawn to measure cold whole-process
         // runs and per-process peak memory.
         ["child-layered", root] => layered::child(root),
         ["child-throughput", mode, dir] => throughput::child(mode, dir),
         _ => Err(format!(
-            "usage: bench [all|layered|steps|concurrency|throughput], got {args:?}"
+            "usage: bench [all|layered|steps|concurrency|status|throughput], got {args:?}"
         )),
     };
     match result {
