@@ -8,6 +8,7 @@ mod concurrency;
 mod graphs;
 mod layered;
 mod measure;
+mod status;
 mod steps;
 mod throughput;
 
