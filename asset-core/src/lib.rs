@@ -1,6 +1,6 @@
 //! Asset-centric data pipelines for Rust.
 //!
-//! Annotate plain functions with [`#[asset]`](asset); the dependency graph is
+//! Annotate plain functions with [`#[asset]`](macro@asset); the dependency graph is
 //! read off their parameter types, values are persisted by IO managers
 //! (partitioned Parquet by default) and the materializer runs what is stale in
 //! dependency order, in parallel where the graph allows.
@@ -31,6 +31,7 @@ extern crate self as asset_core;
 pub mod asset;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod graph;
 pub mod materialize;
@@ -49,9 +50,10 @@ pub use asset::context::AssetContext;
 pub use asset::definition::{
     AssetDef, Dependency, Input, PartitionMapping, SourceLocation, StepInput,
 };
-pub use asset::param::{Asset, AssetParam};
+pub use asset::param::{Asset, AssetParam, ConfigValue, LoadContext, ParamSpecs};
 pub use asset::registry::Registry;
-pub use asset_macros::{Table, asset};
+pub use asset_macros::{Table, asset, versioned};
+pub use config::{Config, ConfigError, ConfigFile, ConfigSection};
 pub use error::{AssetError, Error};
 pub use partition::{PartitionKey, PartitionsDef};
 pub use value::Table;
@@ -62,7 +64,8 @@ pub type Result<T, E = AssetError> = std::result::Result<T, E>;
 /// Everything an asset module needs: `use asset_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Asset, AssetContext, AssetError, AssetParam, Result, Table, arrow_array::RecordBatch, asset,
+        Asset, AssetContext, AssetError, AssetParam, Config, Result, Table,
+        arrow_array::RecordBatch, asset, versioned,
     };
 }
 
@@ -76,10 +79,14 @@ pub mod __private {
     pub use crate::asset::codec::{Codec, JsonCodec, NothingCodec, TableCodec};
     pub use crate::asset::definition::{
         AssetDef, ComputeFn, Dependency, Input, PartitionMapping, SourceLocation, StepInput,
+        Versioned, code_version_with_helpers, helper_version,
     };
-    pub use crate::asset::param::{Asset, AssetParam};
+    pub use crate::asset::param::{
+        Asset, AssetParam, ConfigParam, ConfigValue, LoadContext, ParamSpecs, config_param,
+    };
     pub use crate::asset::registry::AssetRegistration;
     pub use crate::asset::run::{into_asset_result, run_blocking};
+    pub use crate::config::Config;
     pub use crate::error::AssetError;
     pub use crate::partition::PartitionsDef;
     pub use crate::value::rows::{rows_from_table, rows_into_table};

@@ -15,9 +15,14 @@ use syn::ItemFn;
 
 /// The default code version of `function`: 16 hex digits.
 pub(crate) fn of_function(function: &ItemFn) -> String {
+    hex(hash_of_function(function))
+}
+
+/// The hash of `function`'s signature and body, canonically rendered.
+pub(crate) fn hash_of_function(function: &ItemFn) -> u64 {
     let mut tokens = function.sig.to_token_stream();
     function.block.to_tokens(&mut tokens);
-    hex(fnv1a_64(canonical(tokens).as_bytes()))
+    fnv1a_64(canonical(tokens).as_bytes())
 }
 
 /// `tokens` as text that depends only on the tokens, not on their layout.

@@ -11,6 +11,8 @@ use futures::future::BoxFuture;
 use io_managers::{IoManager, Location, Payload, PayloadKind};
 
 use crate::asset::context::AssetContext;
+use crate::asset::param::ConfigCheck;
+use crate::config::{ConfigError, ConfigSection};
 use crate::error::AssetError;
 use crate::partition::PartitionsDef;
 
@@ -29,8 +31,17 @@ pub struct AssetDef {
     pub dependencies: Vec<Dependency>,
     /// How the asset is partitioned.
     pub partitions: PartitionsDef,
-    /// The code version: explicit, or a hash of the function's tokens.
+    /// The code version: explicit, or a hash of the function's tokens;
+    /// with `#[asset(uses = [...])]`, followed by `+` and a hash of the
+    /// named `#[versioned]` helpers' versions.
     pub code_version: String,
+    /// Whether the asset reads its section of `assets.toml` (it has a
+    /// `Config<C>` parameter): the materializer then passes the section in
+    /// [`StepInput::config`] and its hash is part of the asset's version.
+    pub takes_config: bool,
+    /// One check per `Config<C>` parameter, to find a bad section before a
+    /// run starts ([`AssetDef::check_config`]).
+    pub config_checks: Vec<ConfigCheck>,
     /// The name of the IO manager that stores the asset's values.
     pub io_manager: String,
     /// The kind of payload the asset produces.
@@ -48,6 +59,7 @@ impl fmt::Debug for AssetDef {
             .field("dependencies", &self.dependencies)
             .field("partitions", &self.partitions)
             .field("code_version", &self.code_version)
+            .field("takes_config", &self.takes_config)
             .field("io_manager", &self.io_manager)
             .field("source", &self.source)
             .finish_non_exhaustive()
@@ -70,6 +82,8 @@ impl AssetDef {
             dependencies: Vec::new(),
             partitions: PartitionsDef::Unpartitioned,
             code_version: "0".into(),
+            takes_config: false,
+            config_checks: Vec::new(),
             io_manager: "parquet".into(),
             payload_kind: PayloadKind::Table,
             source: None,
@@ -102,6 +116,22 @@ impl AssetDef {
     pub fn with_code_version(mut self, version: impl Into<String>) -> Self {
         self.code_version = version.into();
         self
+    }
+
+    /// Marks the asset as reading its section of `assets.toml`: it arrives
+    /// in [`StepInput::config`], and its hash is part of the asset's version.
+    pub fn with_config(mut self) -> Self {
+        self.takes_config = true;
+        self
+    }
+
+    /// Whether `section` fits every `Config<C>` parameter of the asset
+    /// (always true for an asset without any): the first misfit's error,
+    /// which names the asset, the file and the line.
+    pub fn check_config(&self, section: &ConfigSection) -> Result<(), ConfigError> {
+        self.config_checks
+            .iter()
+            .try_for_each(|check| check(section))
     }
 
     /// Stores the asset with the named IO manager, which takes `kind` payloads.
@@ -151,15 +181,35 @@ impl fmt::Display for SourceLocation {
     }
 }
 
-/// What a step's function receives: its context and one input per dependency.
+/// What a step's function receives: its context, one input per dependency,
+/// and its configuration section.
 pub struct StepInput {
     /// The asset-partition being computed.
     pub context: AssetContext,
     /// One input per dependency, in the order of [`AssetDef::dependencies`].
     pub inputs: Vec<Input>,
+    /// The asset's section of `assets.toml`, for an asset that
+    /// [takes configuration](AssetDef::takes_config); `None` reads as a
+    /// missing section.
+    pub config: Option<ConfigSection>,
 }
 
 impl StepInput {
+    /// A step input without configuration.
+    pub fn new(context: AssetContext, inputs: Vec<Input>) -> Self {
+        Self {
+            context,
+            inputs,
+            config: None,
+        }
+    }
+
+    /// The same input with this configuration section.
+    pub fn with_config(mut self, config: ConfigSection) -> Self {
+        self.config = Some(config);
+        self
+    }
+
     /// Takes the next input (parameters take theirs in order).
     pub fn next_input(inputs: &mut std::vec::IntoIter<Input>) -> Result<Input, AssetError> {
         inputs
@@ -215,5 +265,59 @@ impl Input {
             )));
         };
         Ok(self.io.load(location).await?)
+    }
+}
+
+/// A `#[versioned]` helper function, seen through the hidden type of the same
+/// name that `#[versioned]` adds beside it (type and function live in
+/// different namespaces, so `use path::helper;` brings both along).
+///
+/// `#[asset(uses = [helper])]` folds [`Versioned::VERSION`] into the asset's
+/// code version; naming a function that is not `#[versioned]` fails here.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not marked #[versioned]",
+    label = "not a #[versioned] function",
+    note = "mark the function `{Self}` with #[versioned] so that its code is part of the code version of the assets that name it in `uses`"
+)]
+pub trait Versioned {
+    /// The helper's version: a hash of its tokens (or of its explicit
+    /// `version = "..."`) folded with the versions of the helpers it uses.
+    const VERSION: u64;
+}
+
+/// splitmix64's finalizer: spreads every input bit over the output.
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The versions of a set of helpers, folded: the order they are named in
+/// does not matter.
+const fn fold(versions: &[u64]) -> u64 {
+    let mut acc = 0u64;
+    let mut i = 0;
+    while i < versions.len() {
+        acc = acc.wrapping_add(mix(versions[i]));
+        i += 1;
+    }
+    mix(acc ^ 0x9e37_79b9_7f4a_7c15)
+}
+
+/// The version of a helper whose own code hashes to `own` and that uses the
+/// helpers whose versions are `uses` (evaluated at compile time).
+pub const fn helper_version(own: u64, uses: &[u64]) -> u64 {
+    mix(own ^ fold(uses))
+}
+
+/// An asset's code version: `base` (its explicit version or the hash of its
+/// tokens), followed, when it names helpers in `uses`, by `+` and 16 hex
+/// digits of their folded versions (`1f0c…+9a3e…`), so `status` shows
+/// whether the asset's own code or a helper changed.
+pub fn code_version_with_helpers(base: &str, helpers: &[u64]) -> String {
+    if helpers.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}+{:016x}", fold(helpers))
     }
 }

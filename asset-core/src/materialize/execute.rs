@@ -422,7 +422,7 @@ async fn try_step(
             .and_then(|p| def.partitions.window_start(p)),
         shared.run_id.clone(),
     );
-    let payload = (def.compute)(StepInput { context, inputs })
+    let payload = (def.compute)(StepInput::new(context, inputs))
         .await
         .map_err(|e| e.to_string())?;
 

@@ -7,7 +7,8 @@
 //!   assets returning one type conflict there), unless the asset is unit;
 //! * never-called checks, spanned at each parameter's type (and at `T`), so
 //!   rustc's "not an asset" / "not a table" message lands on the bad token;
-//! * `__compute`: loads the inputs, calls the function, encodes its value;
+//! * `__compute`: loads the parameters (upstream values, configuration)
+//!   through `AssetParam::load`, calls the function, encodes its value;
 //! * `__build`: the asset's `AssetDef`;
 //! * an `inventory::submit!` of the key and `__build`.
 
@@ -23,6 +24,7 @@ use syn::{Item, ItemFn, Type};
 
 use crate::code_version;
 use crate::diagnostics::Errors;
+use crate::uses;
 use options::{AssetOptions, Partitions};
 use signature::{Output, Param, Signature};
 
@@ -67,7 +69,7 @@ fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
 }
 
 /// The start of an item, for an error span: `struct Name`, `impl Trait for T`...
-fn item_head(item: &Item) -> TokenStream {
+pub(crate) fn item_head(item: &Item) -> TokenStream {
     fn head(keyword: &dyn ToTokens, name: &dyn ToTokens) -> TokenStream {
         quote!(#keyword #name)
     }
@@ -155,9 +157,13 @@ fn asset_impl(ty: &Type, key: &str, io: &str) -> TokenStream {
 /// and it prints one message per mistake, not one per use.
 fn checks(signature: &Signature, io: &str) -> TokenStream {
     let params = signature.params.iter().filter_map(|param| match param {
-        Param::Dependency(ty) => Some(quote_spanned! {ty.span()=>
+        Param::Loaded(ty) => Some(quote_spanned! {ty.span()=>
             let _ = <#ty as ::asset_core::__private::AssetParam>::declare;
         }),
+        Param::Config(value) => {
+            let param = config_param(value);
+            Some(quote!(let _ = #param;))
+        }
         Param::Context => None,
     });
     let value = signature.output.value.as_ref().map(|ty| {
@@ -170,6 +176,17 @@ fn checks(signature: &Signature, io: &str) -> TokenStream {
             #(#params)*
             #value
         }
+    }
+}
+
+/// `config_param::<C>()`, spanned at `C`: rustc prints `ConfigValue`'s
+/// "cannot be read from assets.toml" message there when `C` is not
+/// deserializable (through `AssetParam` it would say "not an asset"). The
+/// declare and load of a `Config<C>` go through this same expression, so
+/// rustc prints that message once.
+fn config_param(value: &Type) -> TokenStream {
+    quote_spanned! {value.span()=>
+        ::asset_core::__private::config_param::<#value>()
     }
 }
 
@@ -191,25 +208,35 @@ fn payload_kind(ty: &Type, io: &str) -> TokenStream {
 /// `__compute`: the type-erased step function.
 fn compute(function: &ItemFn, signature: &Signature) -> TokenStream {
     let name = &function.sig.ident;
-    let uses_context = signature.params.iter().any(|p| matches!(p, Param::Context));
-    let has_inputs = signature
+    let has_loads = signature
         .params
         .iter()
-        .any(|p| matches!(p, Param::Dependency(_)));
-    let take_context = uses_context.then(|| quote!(let __context = input.context;));
-    let take_inputs = has_inputs.then(|| quote!(let mut __inputs = input.inputs.into_iter();));
+        .any(|p| matches!(p, Param::Loaded(_) | Param::Config(_)));
+    let cx = if has_loads {
+        quote!(mut __cx)
+    } else {
+        quote!(__cx)
+    };
+    let split = quote! {
+        let (__context, #cx) = ::asset_core::__private::LoadContext::from_step(input);
+    };
     let mut loads = Vec::new();
     let mut args = Vec::new();
     for (i, param) in signature.params.iter().enumerate() {
         match param {
             Param::Context => args.push(quote!(&__context)),
-            Param::Dependency(ty) => {
+            Param::Loaded(ty) => {
                 let arg = format_ident!("__arg{}", i);
                 loads.push(quote! {
-                    let #arg = <#ty as ::asset_core::__private::AssetParam>::load(
-                        ::asset_core::__private::StepInput::next_input(&mut __inputs)?,
-                    )
-                    .await?;
+                    let #arg = <#ty as ::asset_core::__private::AssetParam>::load(&mut __cx).await?;
+                });
+                args.push(arg.to_token_stream());
+            }
+            Param::Config(value) => {
+                let arg = format_ident!("__arg{}", i);
+                let param = config_param(value);
+                loads.push(quote! {
+                    let #arg = (#param.load)(&mut __cx).await?;
                 });
                 args.push(arg.to_token_stream());
             }
@@ -247,8 +274,7 @@ fn compute(function: &ItemFn, signature: &Signature) -> TokenStream {
             >,
         > {
             ::asset_core::__private::Box::pin(async move {
-                #take_context
-                #take_inputs
+                #split
                 #(#loads)*
                 #encode
             })
@@ -265,24 +291,37 @@ fn build(
     io: &str,
 ) -> TokenStream {
     let description = description::from_doc_comment(&function.attrs);
-    let code_version = options
+    let base_version = options
         .code_version
         .as_ref()
         .map_or_else(|| code_version::of_function(function), |v| v.value());
-    let dependency_types: Vec<&Type> = signature
+    let code_version = match &options.uses {
+        Some(helpers) if !helpers.is_empty() => {
+            let versions = uses::versions_slice(helpers);
+            quote!(::asset_core::__private::code_version_with_helpers(#base_version, #versions))
+        }
+        _ => quote!(::asset_core::__private::String::from(#base_version)),
+    };
+    let declares: Vec<TokenStream> = signature
         .params
         .iter()
         .filter_map(|p| match p {
-            Param::Dependency(ty) => Some(&**ty),
+            Param::Loaded(ty) => Some(quote! {
+                <#ty as ::asset_core::__private::AssetParam>::declare(&mut __specs);
+            }),
+            Param::Config(value) => {
+                let param = config_param(value);
+                Some(quote!((#param.declare)(&mut __specs);))
+            }
             Param::Context => None,
         })
         .collect();
-    let dependencies = if dependency_types.is_empty() {
-        quote!(let dependencies = ::asset_core::__private::Vec::new();)
+    let specs = if declares.is_empty() {
+        quote!(let __specs = ::asset_core::__private::ParamSpecs::new();)
     } else {
         quote! {
-            let mut dependencies = ::asset_core::__private::Vec::new();
-            #(<#dependency_types as ::asset_core::__private::AssetParam>::declare(&mut dependencies);)*
+            let mut __specs = ::asset_core::__private::ParamSpecs::new();
+            #(#declares)*
         }
     };
     let partitions = match &options.partitions {
@@ -303,13 +342,15 @@ fn build(
             ::asset_core::__private::AssetDef,
             ::asset_core::Error,
         > {
-            #dependencies
+            #specs
             ::core::result::Result::Ok(::asset_core::__private::AssetDef {
                 key: ::asset_core::__private::String::from(#key),
                 description: ::asset_core::__private::String::from(#description),
-                dependencies,
+                dependencies: __specs.dependencies,
                 partitions: #partitions,
-                code_version: ::asset_core::__private::String::from(#code_version),
+                code_version: #code_version,
+                takes_config: __specs.config,
+                config_checks: __specs.config_checks,
                 io_manager: ::asset_core::__private::String::from(#io),
                 payload_kind: #payload_kind,
                 source: ::core::option::Option::Some(::asset_core::__private::SourceLocation {
@@ -402,6 +443,61 @@ mod tests {
             out.contains("JsonCodec") && !out.contains("TableCodec"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn config_parameters_are_declared_and_loaded_as_configuration() {
+        let out = expanded(
+            quote!(),
+            quote!(
+                fn a(settings: Config<Settings>, b: B) -> A {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            out.contains("(:: asset_core :: __private :: config_param :: < Settings > () . declare) (& mut __specs)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(:: asset_core :: __private :: config_param :: < Settings > () . load) (& mut __cx) . await ?"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "< B as :: asset_core :: __private :: AssetParam > :: declare (& mut __specs)"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("takes_config : __specs . config"), "{out}");
+    }
+
+    #[test]
+    fn uses_fold_helpers_into_the_code_version() {
+        let plain = expanded(
+            quote!(code_version = "7"),
+            quote!(
+                fn a() -> A {
+                    todo!()
+                }
+            ),
+        );
+        assert!(plain.contains("String :: from (\"7\")"), "{plain}");
+        assert!(!plain.contains("code_version_with_helpers"), "{plain}");
+        let folded = expanded(
+            quote!(code_version = "7", uses = [h, m::g]),
+            quote!(
+                fn a() -> A {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            folded.contains("code_version_with_helpers (\"7\" , & ["),
+            "{folded}"
+        );
+        assert!(folded.contains("use self :: h ;"), "{folded}");
+        assert!(folded.contains("use m :: g ;"), "{folded}");
     }
 
     #[test]

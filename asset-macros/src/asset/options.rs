@@ -28,6 +28,8 @@ pub(crate) struct AssetOptions {
     pub(crate) partitions: Option<Partitions>,
     /// `io = "..."`: the IO manager's name.
     pub(crate) io: Option<LitStr>,
+    /// `uses = [...]`: `#[versioned]` helpers folded into the code version.
+    pub(crate) uses: Option<Vec<syn::Path>>,
 }
 
 /// The `partitions = ...` option.
@@ -74,6 +76,13 @@ const OPTIONS: &[OptionSpec] = &[
         name: "io",
         parse: |options, input| {
             options.io = Some(non_empty_string("io", input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "uses",
+        parse: |options, input| {
+            options.uses = Some(crate::uses::parse(input)?);
             Ok(())
         },
     },
@@ -264,9 +273,11 @@ mod tests {
         let options = parse_ok(quote!(
             io = "json",
             partitions = daily("2024-02-29"),
+            uses = [helper, util::other],
             name = "x",
             code_version = "7",
         ));
+        assert_eq!(options.uses.as_ref().map(Vec::len), Some(2));
         assert_eq!(options.name.map(|l| l.value()).as_deref(), Some("x"));
         assert_eq!(
             options.code_version.map(|l| l.value()).as_deref(),
@@ -289,7 +300,7 @@ mod tests {
     fn unknown_option_lists_the_known_ones() {
         assert_eq!(
             messages(quote!(foo = 1, name = "ok")),
-            ["unknown option `foo`; expected one of: name, code_version, partitions, io"]
+            ["unknown option `foo`; expected one of: name, code_version, partitions, io, uses"]
         );
     }
 

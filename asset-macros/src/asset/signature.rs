@@ -1,5 +1,6 @@
-//! Reading an asset function's signature: its parameters (the context and
-//! the upstream assets) and its return type (the asset's value type).
+//! Reading an asset function's signature: its parameters (the context, and
+//! the parameters loaded through `AssetParam`: upstream assets and
+//! configuration) and its return type (the asset's value type).
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -18,8 +19,12 @@ const GENERIC: &str = "an asset function cannot be generic: an asset is one conc
 pub(crate) enum Param {
     /// `&AssetContext`: the step's context, not a dependency.
     Context,
-    /// Any other type: an upstream asset (or a wrapper around one).
-    Dependency(Box<Type>),
+    /// `Config<C>` (recognized by name, like `AssetContext`): the asset's
+    /// configuration section deserialized into `C`, not a dependency.
+    Config(Box<Type>),
+    /// Any other type, loaded through `AssetParam`: an upstream asset or a
+    /// wrapper around one.
+    Loaded(Box<Type>),
 }
 
 /// What the function returns.
@@ -67,6 +72,8 @@ pub(crate) fn read(function: &ItemFn, errors: &mut Errors) -> Option<Signature> 
                     errors.push(syn::Error::new_spanned(impl_trait, GENERIC));
                 } else if is_context(ty) {
                     params.push(Param::Context);
+                } else if let Some(value) = config_value(ty) {
+                    params.push(Param::Config(Box::new(value.clone())));
                 } else if let Type::Reference(reference) = ty {
                     errors.push(syn::Error::new_spanned(
                         reference,
@@ -74,7 +81,7 @@ pub(crate) fn read(function: &ItemFn, errors: &mut Errors) -> Option<Signature> 
                          only `&AssetContext` (named so, not through an alias) is taken by reference",
                     ));
                 } else {
-                    params.push(Param::Dependency(Box::new(ty.clone())));
+                    params.push(Param::Loaded(Box::new(ty.clone())));
                 }
             }
         }
@@ -149,6 +156,27 @@ fn is_context(ty: &Type) -> bool {
     )
 }
 
+/// The `C` of a type whose last path segment is `Config<C>`.
+fn config_value(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ungroup(ty) else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Config" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>().as_slice() {
+        [GenericArgument::Type(value)] => Some(value),
+        _ => None,
+    }
+}
+
 /// `ty` without the invisible groups `macro_rules!` may wrap it in.
 fn ungroup(mut ty: &Type) -> &Type {
     while let Type::Group(group) = ty {
@@ -204,7 +232,12 @@ mod tests {
     #[test]
     fn context_is_not_a_dependency() {
         let sig = read_ok(quote::quote!(
-            fn a(ctx: &asset_core::AssetContext, (x, y): Pair, _: B) -> A {
+            fn a(
+                ctx: &asset_core::AssetContext,
+                (x, y): Pair,
+                _: B,
+                c: asset_core::Config<Settings>,
+            ) -> A {
                 todo!()
             }
         ));
@@ -212,11 +245,12 @@ mod tests {
         let deps: Vec<String> = sig.params[1..]
             .iter()
             .map(|p| match p {
-                Param::Dependency(ty) => ty.to_token_stream().to_string(),
+                Param::Loaded(ty) => ty.to_token_stream().to_string(),
+                Param::Config(ty) => format!("config {}", ty.to_token_stream()),
                 Param::Context => "ctx".into(),
             })
             .collect();
-        assert_eq!(deps, ["Pair", "B"]);
+        assert_eq!(deps, ["Pair", "B", "config Settings"]);
     }
 
     #[test]
