@@ -105,6 +105,9 @@ pub enum Error {
         /// Why it was refused.
         source: io_managers::Error,
     },
+    /// `assets.toml` cannot be read, or a section does not fit its asset.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The catalog cannot be opened or used (its message names the file).
     #[error("{0}")]
     Catalog(String),

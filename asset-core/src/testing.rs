@@ -93,6 +93,16 @@ impl TestPipeline {
         self
     }
 
+    /// Reads `Config<C>` parameters from this `assets.toml` text.
+    pub fn with_config(mut self, assets_toml: &str) -> Result<Self, Error> {
+        let config = crate::config::ConfigFile::parse(
+            self.root.path().join(crate::config::CONFIG_FILE_NAME),
+            assets_toml,
+        )?;
+        self.materializer = self.materializer.clone().with_config(config);
+        Ok(self)
+    }
+
     /// The temporary storage root.
     pub fn root(&self) -> &Path {
         self.root.path()

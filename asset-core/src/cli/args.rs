@@ -13,6 +13,14 @@ pub struct Cli {
     /// `.assetflow/_catalog.sqlite` here for a remote one).
     #[arg(long, global = true, env = "ASSETFLOW_CATALOG")]
     pub catalog: Option<std::path::PathBuf>,
+    /// The configuration file for `Config<C>` parameters.
+    #[arg(
+        long,
+        global = true,
+        env = "ASSETFLOW_CONFIG",
+        default_value = "assets.toml"
+    )]
+    pub config: std::path::PathBuf,
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

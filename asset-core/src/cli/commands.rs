@@ -12,6 +12,7 @@ use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs};
 use crate::cli::rebuild;
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, IoManagerFactory, inspect, progress};
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 use crate::materialize::{IoManagers, MaterializeOptions, Materializer};
@@ -34,8 +35,18 @@ pub(super) fn run(
             print!("{}", list(&graph));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status(args) => inspect::status(&graph, open_catalog()?.1.as_ref(), args),
-        Command::Why(args) => inspect::why(&graph, open_catalog()?.1.as_ref(), args),
+        Command::Status(args) => inspect::status(
+            &graph,
+            open_catalog()?.1.as_ref(),
+            &ConfigFile::load(&cli.config)?,
+            args,
+        ),
+        Command::Why(args) => inspect::why(
+            &graph,
+            open_catalog()?.1.as_ref(),
+            &ConfigFile::load(&cli.config)?,
+            args,
+        ),
         Command::Lineage(args) => inspect::lineage(&graph, open_catalog()?.1.as_ref(), args),
         Command::History(args) => inspect::history(&graph, open_catalog()?.1.as_ref(), args),
         Command::Catalog(CatalogCommand::Rebuild) => {
@@ -56,7 +67,10 @@ pub(super) fn run(
             let io = extra_io
                 .iter()
                 .fold(IoManagers::defaults(&root), |io, make| io.with(make(&root)));
-            let materializer = Materializer::new(graph, io).with_catalog(catalog);
+            let config = ConfigFile::load(&cli.config)?;
+            let materializer = Materializer::new(graph, io)
+                .with_catalog(catalog)
+                .with_config(config);
             materialize(materializer, args, cli.quiet)
         }
     }

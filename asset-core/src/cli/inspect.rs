@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use crate::catalog::{Catalog, MaterializationRecord};
 use crate::cli::args::{HistoryArgs, LineageArgs, LineageFormat, StatusArgs, WhyArgs};
 use crate::cli::table::render;
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 use crate::materialize::record::short;
@@ -61,6 +62,7 @@ fn steps_for(
 fn assess(
     graph: &AssetGraph,
     catalog: &dyn Catalog,
+    config: &ConfigFile,
     selected: &[usize],
     partition: Option<&str>,
 ) -> Result<Vec<Assessment>, Error> {
@@ -82,7 +84,12 @@ fn assess(
         .map(|f| ((f.asset, f.partition), f.error))
         .collect();
     let steps = steps_for(graph, &assets, partition)?;
-    let config_hashes = HashMap::new();
+    let config_hashes: HashMap<String, String> = assets
+        .iter()
+        .map(|&i| graph.asset(i))
+        .filter(|def| def.takes_config)
+        .map(|def| (def.key.clone(), config.hash_for(&def.key)))
+        .collect();
     let all = staleness::assess(
         graph,
         &steps,
@@ -106,10 +113,11 @@ fn assess(
 pub(super) fn status(
     graph: &AssetGraph,
     catalog: &dyn Catalog,
+    config: &ConfigFile,
     args: &StatusArgs,
 ) -> Result<ExitCode, Error> {
     let selected = Selection::parse(&args.select)?.resolve(graph)?;
-    let assessments = assess(graph, catalog, &selected, args.partition.as_deref())?;
+    let assessments = assess(graph, catalog, config, &selected, args.partition.as_deref())?;
     if args.json {
         let rows: Vec<serde_json::Value> = assessments
             .iter()
@@ -210,6 +218,7 @@ pub(super) fn status(
 pub(super) fn why(
     graph: &AssetGraph,
     catalog: &dyn Catalog,
+    config: &ConfigFile,
     args: &WhyArgs,
 ) -> Result<ExitCode, Error> {
     let i = asset_index(graph, &args.asset)?;
@@ -225,7 +234,8 @@ pub(super) fn why(
     } else {
         None
     };
-    let assessments = assess_all_upstream(graph, catalog, i, partition)?;
+    let assets = with_upstream(graph, &[i]);
+    let assessments = assess(graph, catalog, config, &assets, partition)?;
     let target = (def.key.clone(), partition.map(str::to_owned));
     let history = |k: &PartKey| -> Vec<MaterializationRecord> {
         catalog
@@ -236,17 +246,6 @@ pub(super) fn why(
         println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Assesses asset `i` and everything upstream of it (all reported).
-fn assess_all_upstream(
-    graph: &AssetGraph,
-    catalog: &dyn Catalog,
-    i: usize,
-    partition: Option<&str>,
-) -> Result<Vec<Assessment>, Error> {
-    let assets = with_upstream(graph, &[i]);
-    assess(graph, catalog, &assets, partition)
 }
 
 fn asset_index(graph: &AssetGraph, name: &str) -> Result<usize, Error> {

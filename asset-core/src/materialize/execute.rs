@@ -20,6 +20,7 @@ use crate::asset::context::AssetContext;
 use crate::asset::definition::{Input, StepInput};
 use crate::asset::run::panic_message;
 use crate::catalog::{Catalog, FailureRecord};
+use crate::config::ConfigFile;
 use crate::graph::AssetGraph;
 use crate::materialize::Observer;
 use crate::materialize::io_set::IoManagers;
@@ -38,6 +39,7 @@ pub(super) struct RunSettings {
     pub memory_budget: usize,
     pub catalog: Option<Arc<dyn Catalog>>,
     pub snapshot: Option<Arc<Snapshot>>,
+    pub config: Arc<ConfigFile>,
 }
 
 /// What every step task needs.
@@ -50,6 +52,7 @@ struct Shared {
     git_commit: Arc<str>,
     catalog: Option<Arc<dyn Catalog>>,
     snapshot: Option<Arc<Snapshot>>,
+    config: Arc<ConfigFile>,
 }
 
 /// Runs every step of `plan`; returns their reports in plan order.
@@ -69,6 +72,7 @@ pub(super) async fn execute(
         git_commit: Arc::from(crate::provenance::git_commit()),
         catalog: settings.catalog.clone(),
         snapshot: settings.snapshot.clone(),
+        config: settings.config.clone(),
     });
     let mut waiting_on: Vec<usize> = plan
         .steps()
@@ -191,6 +195,7 @@ pub(super) async fn dry_run(
     plan: &Plan,
     force: bool,
     snapshot: Option<&Snapshot>,
+    config: &ConfigFile,
 ) -> Vec<StepReport> {
     let mut will_run = vec![false; plan.len()];
     let mut versions: Vec<Option<String>> = vec![None; plan.len()];
@@ -215,7 +220,7 @@ pub(super) async fn dry_run(
                 format!("upstream {up} will rerun"),
             )
         } else {
-            match freshness(graph, io, step, &known, force, snapshot).await {
+            match freshness(graph, io, step, &known, force, snapshot, config).await {
                 Ok(Freshness::Fresh(record)) => (
                     StepStatus::Fresh,
                     Some(record.rows),
@@ -260,6 +265,7 @@ async fn freshness(
     known: &[Option<String>],
     force: bool,
     snapshot: Option<&Snapshot>,
+    config: &ConfigFile,
 ) -> Result<Freshness, String> {
     let mut inputs = Vec::with_capacity(step.inputs.len());
     for (input, known) in step.inputs.iter().zip(known) {
@@ -314,7 +320,11 @@ async fn freshness(
     let reason = match own {
         Ok(None) => "never materialized".to_owned(),
         Err(e) => format!("previous provenance unreadable ({e})"),
-        Ok(Some(record)) => match record.stale_reason(&def.code_version, &inputs) {
+        Ok(Some(record)) => match record.stale_reason(
+            &def.code_version,
+            config_hash(def, config).as_deref(),
+            &inputs,
+        ) {
             Some(reason) => reason,
             // The record alone is not enough: the value it describes must
             // still be there (someone may have deleted the file).
@@ -388,6 +398,7 @@ async fn try_step(
         known,
         shared.force,
         shared.snapshot.as_deref(),
+        &shared.config,
     )
     .await?
     {
@@ -422,9 +433,11 @@ async fn try_step(
             .and_then(|p| def.partitions.window_start(p)),
         shared.run_id.clone(),
     );
-    let payload = (def.compute)(StepInput::new(context, inputs))
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut step_input = StepInput::new(context, inputs);
+    if def.takes_config {
+        step_input = step_input.with_config(shared.config.config_for(&def.key));
+    }
+    let payload = (def.compute)(step_input).await.map_err(|e| e.to_string())?;
 
     let data_version = data_version_of(&payload)
         .map_err(|e| format!("cannot hash the output: {e}"))?
@@ -454,7 +467,7 @@ async fn try_step(
         started_at: started_at.to_rfc3339(),
         finished_at: chrono::Utc::now().to_rfc3339(),
         framework_version: env!("CARGO_PKG_VERSION").to_owned(),
-        config_hash: None,
+        config_hash: config_hash(def, &shared.config),
         git_commit: shared.git_commit.to_string(),
         schema: match &payload {
             Payload::Table(t) => Some(schema_text(&t.schema)),
@@ -540,6 +553,14 @@ fn payload_size(payload: &Payload) -> usize {
         Payload::Document(_) => 4096,
         Payload::Nothing => 0,
     }
+}
+
+/// The hash of an asset's configuration section, if it takes configuration.
+pub(crate) fn config_hash(
+    def: &crate::asset::definition::AssetDef,
+    config: &ConfigFile,
+) -> Option<String> {
+    def.takes_config.then(|| config.hash_for(&def.key))
 }
 
 /// The catalog key of a location.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::catalog::Catalog;
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 
@@ -67,6 +68,7 @@ pub struct Materializer {
     graph: Arc<AssetGraph>,
     io: IoManagers,
     catalog: Option<Arc<dyn Catalog>>,
+    config: Arc<ConfigFile>,
 }
 
 impl Materializer {
@@ -76,7 +78,19 @@ impl Materializer {
             graph: Arc::new(graph),
             io,
             catalog: None,
+            config: Arc::new(ConfigFile::empty(crate::config::CONFIG_FILE_NAME)),
         }
+    }
+
+    /// Reads `Config<C>` parameters from `config` (an `assets.toml`).
+    pub fn with_config(mut self, config: ConfigFile) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// The configuration file in use.
+    pub fn config(&self) -> &ConfigFile {
+        &self.config
     }
 
     /// Records runs, materializations and failures in `catalog`, and decides
@@ -108,6 +122,13 @@ impl Materializer {
         let selected = options.selection.resolve(&self.graph)?;
         let plan = Plan::build(&self.graph, &selected, options.partition.as_deref())?;
         self.io.check(&self.graph, &plan)?;
+        // A section that does not fit its asset is found before anything runs.
+        for &i in &selected {
+            let def = self.graph.asset(i);
+            if def.takes_config {
+                def.check_config(&self.config.config_for(&def.key))?;
+            }
+        }
         Ok(plan)
     }
 
@@ -130,6 +151,7 @@ impl Materializer {
                 &plan,
                 options.force,
                 snapshot.as_deref(),
+                &self.config,
             )
             .await
         } else {
@@ -148,6 +170,7 @@ impl Materializer {
                     memory_budget: options.memory_budget,
                     catalog: self.catalog.clone(),
                     snapshot,
+                    config: self.config.clone(),
                 },
             )
             .await;

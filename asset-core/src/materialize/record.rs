@@ -74,11 +74,23 @@ impl MaterializationRecord {
 
     /// Why this record is out of date for `code_version` and `inputs`, or
     /// `None` when it is fresh.
-    pub fn stale_reason(&self, code_version: &str, inputs: &[InputVersion]) -> Option<String> {
+    pub fn stale_reason(
+        &self,
+        code_version: &str,
+        config_hash: Option<&str>,
+        inputs: &[InputVersion],
+    ) -> Option<String> {
         if self.code_version != code_version {
             return Some(format!(
                 "code version changed ({} -> {})",
                 self.code_version, code_version
+            ));
+        }
+        if self.config_hash.as_deref() != config_hash {
+            return Some(format!(
+                "config changed ({} -> {})",
+                self.config_hash.as_deref().map_or("none", short),
+                config_hash.map_or("none", short)
             ));
         }
         let same_deps = self.inputs.len() == inputs.len()
@@ -150,25 +162,38 @@ mod tests {
     #[test]
     fn same_code_and_inputs_is_fresh() {
         let r = record("v1", vec![input("a", "aaaa")]);
-        assert_eq!(r.stale_reason("v1", &[input("a", "aaaa")]), None);
+        assert_eq!(r.stale_reason("v1", None, &[input("a", "aaaa")]), None);
     }
 
     #[test]
     fn each_change_has_its_reason() {
         let r = record("v1", vec![input("a", "a1f3000000")]);
         assert_eq!(
-            r.stale_reason("v2", &[input("a", "a1f3000000")]).as_deref(),
+            r.stale_reason("v2", None, &[input("a", "a1f3000000")])
+                .as_deref(),
             Some("code version changed (v1 -> v2)")
         );
         assert_eq!(
-            r.stale_reason("v1", &[input("a", "9c2e000000")]).as_deref(),
+            r.stale_reason("v1", None, &[input("a", "9c2e000000")])
+                .as_deref(),
             Some("upstream a [2024-01-01] has a new data version (a1f30000 -> 9c2e0000)")
         );
         assert_eq!(
-            r.stale_reason("v1", &[input("a", "a1f3000000"), input("c", "x")])
+            r.stale_reason("v1", None, &[input("a", "a1f3000000"), input("c", "x")])
                 .as_deref(),
             Some("its dependencies changed")
         );
+    }
+
+    #[test]
+    fn config_change_is_a_reason() {
+        let mut r = record("v1", vec![]);
+        r.config_hash = Some("aaaaaaaaaaaa".into());
+        assert_eq!(
+            r.stale_reason("v1", Some("bbbbbbbbbbbb"), &[]).as_deref(),
+            Some("config changed (aaaaaaaa -> bbbbbbbb)")
+        );
+        assert_eq!(r.stale_reason("v1", Some("aaaaaaaaaaaa"), &[]), None);
     }
 
     #[test]
