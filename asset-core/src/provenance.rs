@@ -2,7 +2,10 @@
 
 use std::sync::OnceLock;
 
-/// The git commit of the working directory's repository, or `unknown`.
+/// The git commit of the working directory's repository, or `unknown`: the
+/// fallback for assets defined at run time (factories). Assets marked
+/// `#[asset]` carry the commit their crate was compiled from
+/// ([`SourceLocation::git_commit`](crate::SourceLocation)).
 ///
 /// Read once per process (`git rev-parse HEAD`); a dirty working tree is
 /// marked with a `+dirty` suffix so an uncommitted change is never mistaken

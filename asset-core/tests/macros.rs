@@ -602,3 +602,17 @@ fn compile_errors_are_friendly_and_on_the_right_token() {
     t.compile_fail("tests/ui/fail/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }
+
+#[test]
+fn source_records_the_git_commit_it_was_built_from() {
+    let source = asset("numbers").source.expect("macro assets have a source");
+    let commit = source.git_commit;
+    let hash = commit.strip_suffix("+dirty").unwrap_or(commit);
+    let is_sha = hash.len() == 40 && hash.chars().all(|c| c.is_ascii_hexdigit());
+    assert!(is_sha || commit == "unknown", "{commit:?}");
+    // Every asset of a crate is built from the same commit.
+    assert_eq!(
+        asset("summary_doc").source.map(|s| s.git_commit),
+        Some(commit)
+    );
+}

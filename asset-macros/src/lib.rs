@@ -11,6 +11,7 @@
 mod asset;
 mod code_version;
 mod diagnostics;
+mod git;
 mod table;
 mod uses;
 mod versioned;

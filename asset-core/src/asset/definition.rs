@@ -173,6 +173,9 @@ pub struct SourceLocation {
     pub file: &'static str,
     /// The line.
     pub line: u32,
+    /// The git commit of the source when it was compiled (`+dirty` if the
+    /// working tree had changes), or `unknown` outside a repository.
+    pub git_commit: &'static str,
 }
 
 impl fmt::Display for SourceLocation {

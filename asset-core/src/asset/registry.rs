@@ -156,11 +156,13 @@ mod tests {
         a.source = Some(SourceLocation {
             file: "src/a.rs",
             line: 3,
+            git_commit: "unknown",
         });
         let mut b = def("events", &[]);
         b.source = Some(SourceLocation {
             file: "src/b.rs",
             line: 9,
+            git_commit: "unknown",
         });
         let err = Registry::from_defs(vec![a, b]).expect_err("duplicate");
         assert_eq!(

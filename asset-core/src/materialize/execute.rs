@@ -468,7 +468,12 @@ async fn try_step(
         finished_at: chrono::Utc::now().to_rfc3339(),
         framework_version: env!("CARGO_PKG_VERSION").to_owned(),
         config_hash: config_hash(def, &shared.config),
-        git_commit: shared.git_commit.to_string(),
+        // The commit the asset's code was built from; run-time assets fall
+        // back to the working directory's commit.
+        git_commit: def.source.map_or_else(
+            || shared.git_commit.to_string(),
+            |s| s.git_commit.to_owned(),
+        ),
         schema: match &payload {
             Payload::Table(t) => Some(schema_text(&t.schema)),
             _ => None,

@@ -337,6 +337,7 @@ fn build(
     let name_span = function.sig.ident.span();
     let file = quote_spanned!(name_span=> ::core::file!());
     let line = quote_spanned!(name_span=> ::core::line!());
+    let git_commit = crate::git::commit_of_crate_being_built();
     quote! {
         fn __build() -> ::core::result::Result<
             ::asset_core::__private::AssetDef,
@@ -356,6 +357,7 @@ fn build(
                 source: ::core::option::Option::Some(::asset_core::__private::SourceLocation {
                     file: #file,
                     line: #line,
+                    git_commit: #git_commit,
                 }),
                 compute: ::std::sync::Arc::new(__compute),
             })
