@@ -147,6 +147,11 @@ impl IoManager for JsonIoManager {
         })
     }
 
+    /// One HEAD: the document is not read.
+    fn exists<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move { self.root.exists(&self.data_path(location)).await })
+    }
+
     fn store_sidecar<'a>(
         &'a self,
         location: &'a Location,
@@ -305,6 +310,19 @@ mod tests {
             files_in(&tmp.path().join("metrics/2024-01-01")),
             ["_provenance.json"]
         );
+    }
+
+    #[tokio::test]
+    async fn exists_once_stored_not_with_only_a_sidecar() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("metrics", None).expect("valid");
+        io.store_sidecar(&loc, b"{}").await.expect("sidecar");
+        assert!(!io.exists(&loc).await.expect("exists"));
+        io.store(&loc, &Payload::Document(json!({"auc": 0.9})))
+            .await
+            .expect("store");
+        assert!(io.exists(&loc).await.expect("exists"));
     }
 
     #[tokio::test]

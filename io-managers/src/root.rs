@@ -334,8 +334,15 @@ impl StorageRoot {
         Ok(len)
     }
 
-    /// Reads a whole object, `None` if there is none.
+    /// Reads a whole object, `None` if there is none: one request (locally,
+    /// one trip to a blocking thread).
     pub(crate) async fn get_opt(&self, path: &Path) -> Result<Option<Bytes>> {
+        if let Some(read) = self.read_local(path, u64::MAX, |bytes| bytes).await {
+            return match read? {
+                LocalRead::Read(bytes) => Ok(Some(bytes)),
+                LocalRead::Missing | LocalRead::TooBig => Ok(None),
+            };
+        }
         let result = match self.store.get(path).await {
             Ok(result) => result,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
@@ -347,6 +354,75 @@ impl StorageRoot {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(source) => Err(self.store_error(path, source)),
         }
+    }
+
+    /// Whether an object is at `path`: one HEAD (locally, one metadata
+    /// lookup), nothing read.
+    pub(crate) async fn exists(&self, path: &Path) -> Result<bool> {
+        match self.store.head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(self.store_error(path, source)),
+        }
+    }
+
+    /// On a local root, reads the file of `path` whole if it has at most
+    /// `max_bytes`, and runs `then` on its bytes, all on one blocking thread:
+    /// open, read and decode cost one trip off the runtime, where the store's
+    /// `get` and `bytes` cost one each. One open file is read from start to
+    /// end, so the bytes are those of one published file even if it is
+    /// replaced meanwhile. `None` on other roots.
+    pub(crate) async fn read_local<T, F>(
+        &self,
+        path: &Path,
+        max_bytes: u64,
+        then: F,
+    ) -> Option<Result<LocalRead<T>>>
+    where
+        T: Send + 'static,
+        F: FnOnce(Bytes) -> T + Send + 'static,
+    {
+        let local = self.local.as_ref()?;
+        let file = match local.fs.path_to_filesystem(path) {
+            Ok(file) => file,
+            Err(source) => return Some(Err(self.store_error(path, source))),
+        };
+        let read = crate::blocking::run(move || -> std::io::Result<LocalRead<T>> {
+            use std::io::Read;
+            let mut opened = match std::fs::File::open(&file) {
+                Ok(opened) => opened,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(LocalRead::Missing);
+                }
+                Err(e) => return Err(e),
+            };
+            let metadata = opened.metadata()?;
+            // As the store sees it: a directory is no object.
+            if !metadata.is_file() {
+                return Ok(LocalRead::Missing);
+            }
+            if metadata.len() > max_bytes {
+                return Ok(LocalRead::TooBig);
+            }
+            let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+            opened.read_to_end(&mut bytes)?;
+            Ok(LocalRead::Read(then(Bytes::from(bytes))))
+        })
+        .await;
+        Some(match read {
+            Some(Ok(read)) => Ok(read),
+            Some(Err(e)) => Err(self.store_error(
+                path,
+                object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: Box::new(e),
+                },
+            )),
+            None => Err(Error::Other {
+                uri: self.uri(path),
+                message: "reading or decoding the file panicked".into(),
+            }),
+        })
     }
 
     /// Maps an object store error at `path` to ours, naming the URI.
@@ -386,6 +462,16 @@ impl StorageRoot {
             }),
         }
     }
+}
+
+/// What [`StorageRoot::read_local`] found.
+pub(crate) enum LocalRead<T> {
+    /// The file, read and processed.
+    Read(T),
+    /// No file (or a directory) at the path.
+    Missing,
+    /// A file bigger than asked for, left unread.
+    TooBig,
 }
 
 impl fmt::Display for StorageRoot {

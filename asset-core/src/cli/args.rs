@@ -59,8 +59,14 @@ pub struct StatusArgs {
     #[arg(long, short, default_value = "*")]
     pub select: String,
     /// One partition: a row per asset-partition with its reasons.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with_all = ["from", "to"])]
     pub partition: Option<String>,
+    /// First partition of a range (inclusive).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last partition of a range (inclusive).
+    #[arg(long)]
+    pub to: Option<String>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,

@@ -36,12 +36,29 @@ fn with_upstream(graph: &AssetGraph, selected: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// Asset-partitions to assess: one partition, or every complete one.
+/// Which partitions a command looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Partitions<'a> {
+    /// Exactly this one.
+    pub one: Option<&'a str>,
+    /// From this one on (inclusive).
+    pub from: Option<&'a str>,
+    /// Up to this one (inclusive).
+    pub to: Option<&'a str>,
+}
+
+/// Asset-partitions to assess: one partition, a range, or every complete one.
 fn steps_for(
     graph: &AssetGraph,
     assets: &[usize],
-    partition: Option<&str>,
+    partitions: Partitions<'_>,
 ) -> Result<Vec<(usize, Option<PartitionKey>)>, Error> {
+    if let (Some(from), Some(to)) = (partitions.from, partitions.to)
+        && from > to
+    {
+        return Err(Error::Usage(format!("--from {from} is after --to {to}")));
+    }
+    let partition = partitions.one;
     let now = chrono::Utc::now().naive_utc();
     let mut steps = Vec::new();
     for &i in assets {
@@ -52,7 +69,19 @@ fn steps_for(
         }
         match partition {
             Some(key) => steps.push((i, Some(def.partitions.validate(&def.key, key)?))),
-            None => steps.extend(def.partitions.keys_until(now).map(|k| (i, Some(k)))),
+            None => {
+                // Range ends must be real keys of the asset.
+                for end in [partitions.from, partitions.to].into_iter().flatten() {
+                    def.partitions.validate(&def.key, end)?;
+                }
+                steps.extend(
+                    def.partitions
+                        .keys_until(now)
+                        .filter(|k| partitions.from.is_none_or(|f| k.as_str() >= f))
+                        .filter(|k| partitions.to.is_none_or(|t| k.as_str() <= t))
+                        .map(|k| (i, Some(k))),
+                )
+            }
         }
     }
     Ok(steps)
@@ -64,7 +93,7 @@ fn assess(
     catalog: &dyn Catalog,
     config: &ConfigFile,
     selected: &[usize],
-    partition: Option<&str>,
+    partitions: Partitions<'_>,
 ) -> Result<Vec<Assessment>, Error> {
     let assets = with_upstream(graph, selected);
     let keys: Vec<&str> = assets
@@ -83,7 +112,7 @@ fn assess(
         .into_iter()
         .map(|f| ((f.asset, f.partition), f.error))
         .collect();
-    let steps = steps_for(graph, &assets, partition)?;
+    let steps = steps_for(graph, &assets, partitions)?;
     let config_hashes: HashMap<String, String> = assets
         .iter()
         .map(|&i| graph.asset(i))
@@ -117,7 +146,12 @@ pub(super) fn status(
     args: &StatusArgs,
 ) -> Result<ExitCode, Error> {
     let selected = Selection::parse(&args.select)?.resolve(graph)?;
-    let assessments = assess(graph, catalog, config, &selected, args.partition.as_deref())?;
+    let partitions = Partitions {
+        one: args.partition.as_deref(),
+        from: args.from.as_deref(),
+        to: args.to.as_deref(),
+    };
+    let assessments = assess(graph, catalog, config, &selected, partitions)?;
     if args.json {
         let rows: Vec<serde_json::Value> = assessments
             .iter()
@@ -235,7 +269,11 @@ pub(super) fn why(
         None
     };
     let assets = with_upstream(graph, &[i]);
-    let assessments = assess(graph, catalog, config, &assets, partition)?;
+    let one = Partitions {
+        one: partition,
+        ..Partitions::default()
+    };
+    let assessments = assess(graph, catalog, config, &assets, one)?;
     let target = (def.key.clone(), partition.map(str::to_owned));
     let history = |k: &PartKey| -> Vec<MaterializationRecord> {
         catalog

@@ -189,12 +189,26 @@ impl Materializer {
     }
 }
 
-/// A run id: unique per process start, used in provenance only (never in paths).
+/// A run id: time, process and a per-process counter, so two runs started in
+/// the same millisecond (by one process, or by two) still differ. Used in
+/// provenance only, never in paths.
 fn new_run_id() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let now = chrono::Utc::now();
     format!(
-        "{}-{:x}",
+        "{}-{:x}-{n}",
         now.format("%Y%m%dT%H%M%S%.3fZ"),
         std::process::id()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_ids_of_one_process_never_repeat() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| super::new_run_id()).collect();
+        assert_eq!(ids.len(), 1000);
+    }
 }

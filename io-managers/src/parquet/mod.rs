@@ -8,18 +8,29 @@
 //! <root>/<asset>/data.parquet                  (unpartitioned assets)
 //! ```
 //!
-//! Writes go through [`object_store::buffered::BufWriter`]: a small file is
-//! one atomic PUT, a large one a multipart upload that is published only when
-//! it completes (locally: a staged `data.parquet#<n>` file renamed into
-//! place), so readers see the old file or the new one, never a partial one.
-//! Column chunks are encoded on several threads (see [`ParquetOptions`]); row
-//! groups are bounded in rows and bytes so memory stays bounded. Loads stream
-//! record batches, decoding row groups in parallel, through an
-//! [`AsyncFileReader`](::parquet::arrow::async_reader::AsyncFileReader)
-//! implemented on the object store.
+//! Every publish is atomic (locally: a staged `data.parquet#<n>` file renamed
+//! into place), so readers see the old file or the new one, never a partial
+//! one. Two paths, chosen by size ([`ParquetOptions::small_table_rows`],
+//! [`ParquetOptions::small_table_bytes`]), so that the many small tables of a
+//! pipeline pay no more than one encode and one request each, and big ones
+//! keep bounded memory and use every core:
+//!
+//! - small tables are encoded on one thread into memory and published with a
+//!   single PUT; small files are fetched with a single GET (on a local root:
+//!   opened, read and decoded on one blocking thread) and decoded at once;
+//! - big tables have their column chunks encoded on several threads and
+//!   streamed through [`object_store::buffered::BufWriter`] (a multipart
+//!   upload published only when it completes); big files are read through an
+//!   [`AsyncFileReader`](::parquet::arrow::async_reader::AsyncFileReader) on
+//!   the object store, row groups fetched in order and decoded in parallel.
+//!
+//! Row groups are bounded in rows and bytes on both paths, so a file's layout
+//! does not depend on the path that wrote it.
 
 mod read;
 mod write;
+
+use std::sync::OnceLock;
 
 use ::parquet::basic::Compression;
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -54,14 +65,33 @@ pub struct ParquetOptions {
     pub dictionary: bool,
     /// Column statistics written (min/max, null counts). Default: per page.
     pub statistics: EnabledStatistics,
-    /// Threads encoding column chunks in parallel; 0 means one per available
-    /// CPU, 1 encodes on a single thread like `ArrowWriter`. Default: 0.
+    /// Threads encoding the column chunks of a big table in parallel; 0
+    /// means one per available CPU, 1 encodes on a single thread like
+    /// `ArrowWriter`. Small tables (see
+    /// [`small_table_rows`](Self::small_table_rows)) are always encoded on
+    /// one thread: starting threads would cost more than it saves.
+    /// Default: 0.
     pub write_threads: usize,
-    /// Row groups decoded in parallel while loading; 0 means one per
-    /// available CPU. Default: 0.
+    /// Row groups of a big file decoded in parallel while loading; 0 means
+    /// one per available CPU. Small files (see
+    /// [`small_table_bytes`](Self::small_table_bytes)) are decoded at once.
+    /// Default: 0.
     pub read_threads: usize,
     /// Rows per record batch when loading. Default: 8192.
     pub read_batch_size: usize,
+    /// Tables of at most this many rows (and at most
+    /// [`small_table_bytes`](Self::small_table_bytes)) are small: encoded on
+    /// one thread into memory and published with a single PUT, with no
+    /// thread started. Bigger ones are encoded on
+    /// [`write_threads`](Self::write_threads) threads and streamed to the
+    /// store. Default: 262,144.
+    pub small_table_rows: usize,
+    /// Tables of at most this many bytes of Arrow data (and at most
+    /// [`small_table_rows`](Self::small_table_rows)) are small, see there.
+    /// Files of at most this many bytes are loaded with a single GET and
+    /// decoded at once; bigger ones are streamed row group by row group
+    /// ([`read_threads`](Self::read_threads) at a time). Default: 16 MiB.
+    pub small_table_bytes: usize,
 }
 
 impl Default for ParquetOptions {
@@ -75,6 +105,8 @@ impl Default for ParquetOptions {
             write_threads: 0,
             read_threads: 0,
             read_batch_size: 8192,
+            small_table_rows: 256 * 1024,
+            small_table_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -97,10 +129,23 @@ impl ParquetOptions {
 
     fn resolved_threads(requested: usize) -> usize {
         match requested {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => available_parallelism(),
             n => n,
         }
     }
+
+    /// Whether a table of `rows` rows and `bytes` bytes of Arrow data takes
+    /// the small-table path (one thread, one PUT).
+    fn is_small_table(&self, rows: u64, bytes: usize) -> bool {
+        rows <= self.small_table_rows as u64 && bytes <= self.small_table_bytes
+    }
+}
+
+/// The CPUs this process may use, asked once: the standard library reads the
+/// affinity mask and the cgroup quota files on every call.
+fn available_parallelism() -> usize {
+    static CPUS: OnceLock<usize> = OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Stores [`Payload::Table`]s as Parquet files under a [`StorageRoot`].
@@ -161,10 +206,15 @@ impl ParquetIoManager {
     }
 
     /// Opens the table at `location`: its schema (known even when the table
-    /// has no rows) and a stream of its record batches. Row groups are
-    /// fetched one after the other and decoded in parallel
+    /// has no rows) and a stream of its record batches.
+    ///
+    /// A file of at most [`ParquetOptions::small_table_bytes`] is fetched
+    /// with one GET and decoded at once. A bigger one is streamed: row groups
+    /// are fetched one after the other and decoded in parallel
     /// ([`ParquetOptions::read_threads`] at a time), so memory stays bounded
-    /// by a few row groups whatever the table's size.
+    /// by a few row groups whatever the table's size; every fetch is
+    /// conditional on the ETag seen when opening, so a file replaced
+    /// mid-stream is an error, never a mix of two files.
     ///
     /// A missing file is [`Error::NotFound`]; a file that is not valid
     /// Parquet (corrupt, truncated) is [`Error::Parquet`] naming its URI.
@@ -173,12 +223,14 @@ impl ParquetIoManager {
         location: &Location,
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
         let path = self.data_path(location);
-        let threads = ParquetOptions::resolved_threads(self.options.read_threads);
         read::open(
             self.root.clone(),
             path,
-            self.options.read_batch_size.max(1),
-            threads,
+            read::ReadOptions {
+                batch_size: self.options.read_batch_size.max(1),
+                threads: ParquetOptions::resolved_threads(self.options.read_threads),
+                small_file_bytes: self.options.small_table_bytes as u64,
+            },
         )
         .await
     }
@@ -259,14 +311,24 @@ impl IoManager for ParquetIoManager {
             let path = self.data_path(location);
             let uri = self.root.uri(&path);
             check_batches(table, &uri)?;
+            let arrow_bytes = write::table_bytes(&table.batches);
+            let small = self.options.is_small_table(table.num_rows(), arrow_bytes);
             let job = write::EncodeJob {
                 table: table.clone(),
                 props: self.options.writer_properties(),
                 max_rows: self.options.max_row_group_rows.max(1),
                 max_bytes: self.options.max_row_group_bytes.max(1),
-                threads: ParquetOptions::resolved_threads(self.options.write_threads),
+                threads: if small {
+                    1
+                } else {
+                    ParquetOptions::resolved_threads(self.options.write_threads)
+                },
             };
-            let bytes = write::write(&self.root, &path, job).await?;
+            let bytes = if small {
+                write::write_small(&self.root, &path, job, arrow_bytes).await?
+            } else {
+                write::write(&self.root, &path, job).await?
+            };
             self.root.sync_published(&path).await?;
             tracing::debug!(%uri, rows = table.num_rows(), bytes, "stored parquet");
             Ok(StoreReceipt {
@@ -283,6 +345,11 @@ impl IoManager for ParquetIoManager {
             let batches: Vec<RecordBatch> = batches.try_collect().await?;
             Ok(Payload::Table(TableData::new(schema, batches)))
         })
+    }
+
+    /// One HEAD: the table is not read.
+    fn exists<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move { self.root.exists(&self.data_path(location)).await })
     }
 
     fn load_batches<'a>(

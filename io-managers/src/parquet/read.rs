@@ -1,5 +1,17 @@
-//! Reading a table: an `AsyncFileReader` on the object store, row groups
-//! fetched in order and decoded in parallel on blocking threads.
+//! Reading a table.
+//!
+//! On a local root, a small file is opened, read and decoded on one blocking
+//! thread ([`StorageRoot::read_local`]). Otherwise the first request is a GET
+//! of the whole object. Locally that only opens the file (nothing is read
+//! until asked); on object stores the response's headers arrive first.
+//! Either way it tells the object's size and ETag:
+//!
+//! - a small file is read from that same response and decoded at once (on
+//!   one blocking thread, or on the calling task when tiny and already in
+//!   memory): one request, consistent by construction;
+//! - a big file is streamed through an `AsyncFileReader` on the object store,
+//!   row groups fetched in order and decoded in parallel on blocking threads,
+//!   every fetch conditional on the ETag of the first response.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -7,6 +19,7 @@ use std::sync::Arc;
 use ::parquet::arrow::ParquetRecordBatchStreamBuilder;
 use ::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use ::parquet::arrow::async_reader::AsyncFileReader;
 use ::parquet::errors::ParquetError;
@@ -18,10 +31,10 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{GetOptions, ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, GetResult, GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use crate::error::{Error, Result};
-use crate::root::StorageRoot;
+use crate::root::{LocalRead, StorageRoot};
 
 /// Bytes read from the end of the file at once, to get the footer in one request.
 const FOOTER_HINT: usize = 64 * 1024;
@@ -29,6 +42,21 @@ const FOOTER_HINT: usize = 64 * 1024;
 const COALESCE_GAP: u64 = 1024 * 1024;
 /// Range requests in flight at once.
 const FETCH_CONCURRENCY: usize = 8;
+/// Files of at most this many bytes, once in memory (fetched from an object
+/// store), are decoded on the calling task: under ~50 us, about what a trip
+/// to a blocking thread and back costs when many steps run at once.
+const INLINE_DECODE_BYTES: usize = 32 * 1024;
+
+/// How [`open`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReadOptions {
+    /// Rows per record batch.
+    pub batch_size: usize,
+    /// Row groups of a big file decoded at once.
+    pub threads: usize,
+    /// Files of at most this size are fetched whole and decoded at once.
+    pub small_file_bytes: u64,
+}
 
 /// An [`AsyncFileReader`] over one object of an [`ObjectStore`].
 ///
@@ -141,26 +169,157 @@ fn coalesce(ranges: &[Range<u64>], gap: u64) -> Vec<Range<u64>> {
 pub(super) async fn open(
     root: StorageRoot,
     path: Path,
-    batch_size: usize,
-    threads: usize,
+    options: ReadOptions,
 ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
-    let meta = root
+    let batch_size = options.batch_size;
+    let local = root
+        .read_local(&path, options.small_file_bytes, move |bytes| {
+            decode_whole(bytes, batch_size)
+        })
+        .await;
+    match local.transpose()? {
+        Some(LocalRead::Read(decoded)) => {
+            let (schema, batches) = decoded.map_err(|e| read_error(&root, &path, e))?;
+            let batches = futures::stream::iter(batches.into_iter().map(Ok)).boxed();
+            return Ok((schema, batches));
+        }
+        Some(LocalRead::Missing) => {
+            return Err(Error::NotFound {
+                uri: root.uri(&path),
+            });
+        }
+        // Big local files are streamed like any other.
+        Some(LocalRead::TooBig) | None => {}
+    }
+    let got = root
         .store()
-        .head(&path)
+        .get(&path)
         .await
         .map_err(|e| root.store_error(&path, e))?;
-    let mut reader = ObjectReader {
+    if got.meta.size <= options.small_file_bytes {
+        let (schema, batches) = read_whole(&root, &path, got, options.batch_size).await?;
+        let batches = futures::stream::iter(batches.into_iter().map(Ok)).boxed();
+        return Ok((schema, batches));
+    }
+    let reader = ObjectReader {
         store: root.store().clone(),
         path: path.clone(),
-        size: meta.size,
-        e_tag: meta.e_tag,
+        size: got.meta.size,
+        e_tag: got.meta.e_tag.clone(),
     };
+    // The GET stood in for a HEAD: locally this closes the file; on an
+    // object store it drops the response before its body is read.
+    drop(got);
+    stream(root, path, reader, options).await
+}
+
+/// Reads the object `got` is the answer for, and decodes it whole.
+async fn read_whole(
+    root: &StorageRoot,
+    path: &Path,
+    got: GetResult,
+    batch_size: usize,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let GetResult {
+        payload,
+        meta,
+        range,
+        attributes,
+    } = got;
+    let decoded = match payload {
+        // A local file, already open: read it and decode it on one blocking
+        // thread. The open file is the one the GET saw, whatever renames
+        // happen meanwhile.
+        GetResultPayload::File(file, file_path) => {
+            crate::blocking::run(move || {
+                let bytes = read_file(file, &file_path, range)?;
+                decode_whole(bytes, batch_size)
+            })
+            .await
+        }
+        payload => {
+            let got = GetResult {
+                payload,
+                meta,
+                range,
+                attributes,
+            };
+            let bytes = got.bytes().await.map_err(|e| root.store_error(path, e))?;
+            if bytes.len() <= INLINE_DECODE_BYTES {
+                Some(decode_whole(bytes, batch_size))
+            } else {
+                crate::blocking::run(move || decode_whole(bytes, batch_size)).await
+            }
+        }
+    };
+    match decoded {
+        Some(Ok(decoded)) => Ok(decoded),
+        Some(Err(e)) => Err(read_error(root, path, e)),
+        None => Err(Error::Other {
+            uri: root.uri(path),
+            message: "the parquet decoder panicked".into(),
+        }),
+    }
+}
+
+/// Reads `range` of an open file. IO failures are store errors, as they
+/// would be through the store.
+fn read_file(
+    mut file: std::fs::File,
+    file_path: &std::path::Path,
+    range: Range<u64>,
+) -> ::parquet::errors::Result<Bytes> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io_error = |e: std::io::Error| {
+        external(object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: format!("cannot read {}: {e}", file_path.display()).into(),
+        })
+    };
+    let len = range.end - range.start;
+    if range.start > 0 {
+        file.seek(SeekFrom::Start(range.start)).map_err(io_error)?;
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(len).read_to_end(&mut buf).map_err(io_error)?;
+    if buf.len() as u64 != len {
+        return Err(ParquetError::EOF(format!(
+            "expected {len} bytes, the file ends after {}",
+            buf.len()
+        )));
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Decodes a whole file held in memory.
+fn decode_whole(
+    bytes: Bytes,
+    batch_size: usize,
+) -> ::parquet::errors::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?.with_batch_size(batch_size);
+    let schema = builder.schema().clone();
+    let batches = builder
+        .build()?
+        // Batches come without the schema's metadata: give them the table's
+        // schema so they and the table agree.
+        .map(|batch| batch.and_then(|b| b.with_schema(schema.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((schema, batches))
+}
+
+/// Streams a big file: row groups fetched in order, decoded in parallel.
+async fn stream(
+    root: StorageRoot,
+    path: Path,
+    mut reader: ObjectReader,
+    options: ReadOptions,
+) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
     let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
         .await
         .map_err(|e| read_error(&root, &path, e))?;
     let schema = metadata.schema().clone();
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata)
-        .with_batch_size(batch_size)
+        .with_batch_size(options.batch_size)
         .build()
         .map_err(|e| read_error(&root, &path, e))?;
 
@@ -178,7 +337,7 @@ pub(super) async fn open(
     let batch_schema = schema.clone();
     let batches = row_groups
         .map(move |reader| decode(reader, batch_schema.clone()))
-        .buffered(threads.max(1))
+        .buffered(options.threads.max(1))
         .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
         .try_flatten()
         .map_err(move |e| read_error(&root, &path, e))

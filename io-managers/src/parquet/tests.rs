@@ -195,6 +195,16 @@ fn options(threads: usize, group_rows: usize) -> ParquetOptions {
     }
 }
 
+/// The same options, with every table and file treated as big (parallel,
+/// streamed writes; streamed reads).
+fn large_path(options: ParquetOptions) -> ParquetOptions {
+    ParquetOptions {
+        small_table_rows: 0,
+        small_table_bytes: 0,
+        ..options
+    }
+}
+
 fn local(dir: &std::path::Path, options: ParquetOptions) -> ParquetIoManager {
     ParquetIoManager::with_options(StorageRoot::local(dir).expect("root"), options)
 }
@@ -271,7 +281,11 @@ async fn parallel_encoding_writes_the_same_bytes_as_sequential() {
     let data = Payload::Table(table(3_000, 1_000));
     let mut files = Vec::new();
     for threads in [1, 2, 8] {
-        let io = local(&tmp.path().join(threads.to_string()), options(threads, 500));
+        // The parallel encoder is for big tables: make this one count as big.
+        let io = local(
+            &tmp.path().join(threads.to_string()),
+            large_path(options(threads, 500)),
+        );
         let location = loc("events", None);
         io.store(&location, &data).await.expect("store");
         files.push(
@@ -476,10 +490,7 @@ async fn failed_upload_publishes_nothing_and_leaves_no_staged_file() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let inner: Arc<dyn ObjectStore> =
         Arc::new(LocalFileSystem::new_with_prefix(tmp.path()).expect("local"));
-    let store = Arc::new(FailingStore {
-        inner,
-        fail_at_part: 2,
-    });
+    let store = Arc::new(TestStore::failing_at_part(inner, 2));
     let root = StorageRoot::from_store(store, Path::default(), "failing://");
     let io = ParquetIoManager::new(root);
     let location = loc("events", Some("2024-01-01"));
@@ -670,23 +681,67 @@ async fn sidecar_sits_beside_the_data_and_is_none_when_absent() {
 
 // ------------------------------------------------------ a store that fails
 
-/// Delegates to `inner`, but multipart uploads fail at part `fail_at_part`.
+/// Delegates to `inner`, counting requests; multipart uploads fail at part
+/// `fail_at_part`.
 #[derive(Debug)]
-struct FailingStore {
+struct TestStore {
     inner: Arc<dyn ObjectStore>,
     fail_at_part: usize,
+    requests: std::sync::Mutex<Vec<Request>>,
 }
 
-impl std::fmt::Display for FailingStore {
+/// A request a [`TestStore`] saw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Request {
+    Put,
+    Multipart,
+    Get { head: bool, ranged: bool },
+}
+
+impl TestStore {
+    fn new(inner: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            inner,
+            fail_at_part: usize::MAX,
+            requests: Default::default(),
+        }
+    }
+
+    fn failing_at_part(inner: Arc<dyn ObjectStore>, fail_at_part: usize) -> Self {
+        Self {
+            fail_at_part,
+            ..Self::new(inner)
+        }
+    }
+
+    fn record(&self, request: Request) {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(request);
+    }
+
+    /// The requests seen since the last call.
+    fn take_requests(&self) -> Vec<Request> {
+        std::mem::take(
+            &mut *self
+                .requests
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+impl std::fmt::Display for TestStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FailingStore({})", self.inner)
+        write!(f, "TestStore({})", self.inner)
     }
 }
 
 type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = object_store::Result<T>> + Send + 'a>>;
 
 // `ObjectStore` is an `#[async_trait]`; these are its methods written out.
-impl ObjectStore for FailingStore {
+impl ObjectStore for TestStore {
     fn put_opts<'a, 'b, 'f>(
         &'a self,
         location: &'b Path,
@@ -698,6 +753,7 @@ impl ObjectStore for FailingStore {
         'b: 'f,
         Self: 'f,
     {
+        self.record(Request::Put);
         self.inner.put_opts(location, payload, opts)
     }
 
@@ -711,6 +767,7 @@ impl ObjectStore for FailingStore {
         'b: 'f,
         Self: 'f,
     {
+        self.record(Request::Multipart);
         Box::pin(async move {
             let inner = self.inner.put_multipart_opts(location, opts).await?;
             Ok(Box::new(FailingUpload {
@@ -731,6 +788,10 @@ impl ObjectStore for FailingStore {
         'b: 'f,
         Self: 'f,
     {
+        self.record(Request::Get {
+            head: options.head,
+            ranged: options.range.is_some(),
+        });
         self.inner.get_opts(location, options)
     }
 
@@ -789,7 +850,7 @@ impl MultipartUpload for FailingUpload {
         if self.parts >= self.fail_at_part {
             return Box::pin(async {
                 Err(object_store::Error::Generic {
-                    store: "FailingStore",
+                    store: "TestStore",
                     source: "injected failure".into(),
                 })
             });
@@ -884,7 +945,8 @@ async fn partition_keys_with_reserved_characters_round_trip() {
 #[tokio::test]
 async fn reader_of_a_replaced_file_gets_an_error_not_a_mix_of_files() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let io = local(tmp.path(), options(1, 1_000));
+    // Streamed like a big file (a small one is read whole when opened).
+    let io = local(tmp.path(), large_path(options(1, 1_000)));
     let location = loc("events", None);
     io.store(&location, &Payload::Table(table(5_000, 5_000)))
         .await
@@ -908,4 +970,281 @@ async fn reader_of_a_replaced_file_gets_an_error_not_a_mix_of_files() {
     assert!(matches!(err, Error::Store { .. }), "{err:?}");
     assert!(err.is_transient());
     assert!(err.to_string().contains("events/data.parquet"), "{err}");
+}
+
+// ------------------------------------------------- small and large paths
+
+/// A Parquet IO manager on a local directory through a [`TestStore`].
+fn counted(dir: &std::path::Path, options: ParquetOptions) -> (ParquetIoManager, Arc<TestStore>) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let inner: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(dir).expect("local"));
+    let store = Arc::new(TestStore::new(inner));
+    let root = StorageRoot::from_store(store.clone(), Path::default(), "counted://");
+    (ParquetIoManager::with_options(root, options), store)
+}
+
+const WHOLE_GET: Request = Request::Get {
+    head: false,
+    ranged: false,
+};
+
+#[test]
+fn the_small_path_ends_at_the_row_and_byte_thresholds() {
+    let options = ParquetOptions {
+        small_table_rows: 100,
+        small_table_bytes: 1_000,
+        ..ParquetOptions::default()
+    };
+    assert!(options.is_small_table(0, 0));
+    assert!(options.is_small_table(100, 1_000));
+    assert!(!options.is_small_table(101, 1_000));
+    assert!(!options.is_small_table(100, 1_001));
+    let default = ParquetOptions::default();
+    assert!(default.is_small_table(256 * 1024, 16 * 1024 * 1024));
+    assert!(!default.is_small_table(256 * 1024 + 1, 8));
+    assert!(!default.is_small_table(1, 16 * 1024 * 1024 + 1));
+}
+
+#[tokio::test]
+async fn small_and_large_paths_write_identical_readable_files() {
+    // A tiny table (encoded on the calling task) and a small one with
+    // several row groups (encoded on one blocking thread).
+    let tiny = table(10, 10);
+    let small = table(5_000, 900);
+    assert!(write::table_bytes(&tiny.batches) <= write::INLINE_ENCODE_BYTES);
+    assert!(write::table_bytes(&small.batches) > write::INLINE_ENCODE_BYTES);
+    for data in [tiny, small] {
+        assert!(
+            ParquetOptions::default()
+                .is_small_table(data.num_rows(), write::table_bytes(&data.batches))
+        );
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let location = loc("events", Some("2024-01-01"));
+        let mut files = Vec::new();
+        for (name, write_options) in [
+            ("small", options(4, 700)),
+            ("large-1", large_path(options(1, 700))),
+            ("large-4", large_path(options(4, 700))),
+        ] {
+            let dir = tmp.path().join(name);
+            let io = local(&dir, write_options);
+            io.store(&location, &Payload::Table(data.clone()))
+                .await
+                .expect("store");
+            files.push(std::fs::read(dir.join("events/2024-01-01/data.parquet")).expect("read"));
+            // Readable whole and streamed, from disk and from memory.
+            let memory = ParquetIoManager::new(StorageRoot::memory());
+            memory
+                .root()
+                .put(
+                    &memory.data_path(&location),
+                    Bytes::from(files.last().cloned().unwrap_or_default()),
+                )
+                .await
+                .expect("put");
+            for read_options in [options(2, 700), large_path(options(2, 700))] {
+                let reader = local(&dir, read_options.clone());
+                assert_same_table(&load_table(&reader, &location).await, &data);
+                let reader =
+                    ParquetIoManager::with_options(memory.root().clone(), read_options.clone());
+                assert_same_table(&load_table(&reader, &location).await, &data);
+            }
+        }
+        assert!(files[0] == files[1], "small and large (1 thread) differ");
+        assert!(files[0] == files[2], "small and large (4 threads) differ");
+    }
+}
+
+#[tokio::test]
+async fn a_table_at_the_row_threshold_is_one_put_and_one_row_more_streams() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Over 8 MiB encoded: the streamed upload is a multipart one.
+    let data = big_table(700_000);
+    let location = loc("big", None);
+    let mut files = Vec::new();
+    for (threshold, expected) in [
+        (700_000, vec![Request::Put]),
+        (699_999, vec![Request::Multipart]),
+    ] {
+        let dir = tmp.path().join(threshold.to_string());
+        let (io, store) = counted(
+            &dir,
+            ParquetOptions {
+                small_table_rows: threshold,
+                ..ParquetOptions::default()
+            },
+        );
+        io.store(&location, &Payload::Table(data.clone()))
+            .await
+            .expect("store");
+        assert_eq!(store.take_requests(), expected, "threshold {threshold}");
+        files.push(std::fs::read(dir.join("big/data.parquet")).expect("read"));
+    }
+    assert!(files[0] == files[1], "the two paths wrote different files");
+    assert!(files[0].len() > 8 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn a_file_at_the_byte_threshold_is_one_get_and_one_byte_more_streams() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let location = loc("events", None);
+    let data = table(5_000, 1_000);
+    let (io, _) = counted(tmp.path(), options(2, 1_000));
+    let size = io
+        .store(&location, &Payload::Table(data.clone()))
+        .await
+        .expect("store")
+        .bytes;
+
+    let whole = ParquetOptions {
+        small_table_bytes: size as usize,
+        ..options(2, 1_000)
+    };
+    let (io, store) = counted(tmp.path(), whole);
+    assert_same_table(&load_table(&io, &location).await, &data);
+    assert_eq!(store.take_requests(), [WHOLE_GET]);
+
+    let streamed = ParquetOptions {
+        small_table_bytes: size as usize - 1,
+        ..options(2, 1_000)
+    };
+    let (io, store) = counted(tmp.path(), streamed);
+    assert_same_table(&load_table(&io, &location).await, &data);
+    let requests = store.take_requests();
+    // The first GET gives size and ETag (no HEAD), then ranges: the footer
+    // and the row groups.
+    assert_eq!(requests.first(), Some(&WHOLE_GET), "{requests:?}");
+    assert!(
+        requests[1..].iter().all(|r| *r
+            == Request::Get {
+                head: false,
+                ranged: true
+            }),
+        "{requests:?}"
+    );
+    assert!(requests.len() >= 3, "{requests:?}");
+}
+
+#[tokio::test]
+async fn small_file_opened_before_an_overwrite_is_read_whole_from_the_old_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let io = local(tmp.path(), options(1, 1_000));
+    let location = loc("events", None);
+    let old = table(5_000, 5_000);
+    io.store(&location, &Payload::Table(old.clone()))
+        .await
+        .expect("store");
+    let (schema, stream) = io.open(&location).await.expect("open");
+    io.store(&location, &Payload::Table(table(4_000, 4_000)))
+        .await
+        .expect("overwrite");
+    let batches: Vec<RecordBatch> = stream.map(|b| b.expect("batch")).collect::<Vec<_>>().await;
+    assert_same_table(&Payload::Table(TableData::new(schema, batches)), &old);
+}
+
+#[tokio::test]
+async fn sidecars_are_one_request_each() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (io, store) = counted(tmp.path(), ParquetOptions::default());
+    let location = loc("events", Some("2024-01-01"));
+    assert_eq!(io.load_sidecar(&location).await.expect("load"), None);
+    assert_eq!(store.take_requests(), [WHOLE_GET]);
+    io.store_sidecar(&location, b"{}").await.expect("store");
+    assert_eq!(store.take_requests(), [Request::Put]);
+    assert_eq!(
+        io.load_sidecar(&location).await.expect("load"),
+        Some(b"{}".to_vec())
+    );
+    assert_eq!(store.take_requests(), [WHOLE_GET]);
+}
+
+#[tokio::test]
+async fn missing_file_is_one_request() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (io, store) = counted(tmp.path(), ParquetOptions::default());
+    let err = io.load(&loc("events", None)).await.expect_err("must fail");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(store.take_requests(), [WHOLE_GET]);
+}
+
+#[tokio::test]
+async fn local_file_at_the_byte_threshold_is_read_whole_and_one_byte_more_streams() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let location = loc("events", None);
+    let old = table(5_000, 1_000);
+    let size = local(tmp.path(), options(1, 1_000))
+        .store(&location, &Payload::Table(old.clone()))
+        .await
+        .expect("store")
+        .bytes;
+    // Observable through an overwrite after opening: a file read whole when
+    // opened is unaffected; a streamed one fails on its next fetch.
+    for (threshold, read_whole) in [(size, true), (size - 1, false)] {
+        let io = local(
+            tmp.path(),
+            ParquetOptions {
+                small_table_bytes: threshold as usize,
+                ..options(1, 1_000)
+            },
+        );
+        io.store(&location, &Payload::Table(old.clone()))
+            .await
+            .expect("store");
+        let (schema, stream) = io.open(&location).await.expect("open");
+        io.store(&location, &Payload::Table(table(4_000, 4_000)))
+            .await
+            .expect("overwrite");
+        let batches: Vec<Result<RecordBatch>> = stream.collect().await;
+        if read_whole {
+            let batches = batches.into_iter().collect::<Result<Vec<_>>>();
+            let table = TableData::new(schema, batches.expect("read whole"));
+            assert_same_table(&Payload::Table(table), &old);
+        } else {
+            assert!(
+                batches
+                    .iter()
+                    .any(|b| matches!(b, Err(Error::Store { .. }))),
+                "threshold {threshold}: the streamed read should fail"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_folder_where_the_file_should_be_is_not_found() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let io = local(tmp.path(), ParquetOptions::default());
+    let location = loc("events", None);
+    std::fs::create_dir_all(tmp.path().join("events/data.parquet")).expect("mkdir");
+    std::fs::create_dir_all(tmp.path().join("events/_provenance.json")).expect("mkdir");
+    let err = io.load(&location).await.expect_err("must fail");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(io.load_sidecar(&location).await.expect("sidecar"), None);
+}
+
+#[tokio::test]
+async fn exists_is_one_head_and_reads_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (io, store) = counted(tmp.path(), ParquetOptions::default());
+    let location = loc("events", Some("2024-01-01"));
+    assert!(!io.exists(&location).await.expect("exists"));
+    io.store_sidecar(&location, b"{}").await.expect("sidecar");
+    assert!(!io.exists(&location).await.expect("exists"));
+    io.store(&location, &Payload::Table(table(100, 100)))
+        .await
+        .expect("store");
+    store.take_requests();
+    assert!(io.exists(&location).await.expect("exists"));
+    assert_eq!(
+        store.take_requests(),
+        [Request::Get {
+            head: true,
+            ranged: false
+        }]
+    );
+    // A local root too.
+    let io = local(tmp.path(), ParquetOptions::default());
+    assert!(io.exists(&location).await.expect("exists"));
+    assert!(!io.exists(&loc("events", None)).await.expect("exists"));
 }

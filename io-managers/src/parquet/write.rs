@@ -1,5 +1,11 @@
-//! Writing a table: parallel column-chunk encoding on blocking threads, bytes
-//! streamed through a bounded channel to an object store upload.
+//! Writing a table.
+//!
+//! Small tables ([`write_small`]): encoded on one thread into memory (on the
+//! calling task when tiny, else on one blocking thread), then published with a
+//! single atomic PUT. No thread is started, no channel, no multipart upload.
+//!
+//! Big tables ([`write`]): parallel column-chunk encoding on blocking threads,
+//! bytes streamed through a bounded channel to an object store upload.
 //!
 //! ```text
 //!  workers (std::thread::scope)      collector (blocking thread)     async task
@@ -26,6 +32,7 @@ use arrow_schema::Field;
 use bytes::Bytes;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
@@ -41,6 +48,11 @@ const SINK_DEPTH: usize = 2;
 const UPLOAD_CAPACITY: usize = 8 * 1024 * 1024;
 /// Parts of a multipart upload in flight at once.
 const UPLOAD_CONCURRENCY: usize = 4;
+/// Tables of at most this many bytes of Arrow data are encoded on the calling
+/// task: under ~50 us (a few hundred rows of a narrow table), about what a
+/// trip to a blocking thread and back costs when many steps run at once.
+/// Bigger ones would hold up the runtime's worker longer than tokio advises.
+pub(super) const INLINE_ENCODE_BYTES: usize = 8 * 1024;
 
 /// A table to encode and how.
 pub(super) struct EncodeJob {
@@ -56,11 +68,49 @@ pub(super) struct EncodeJob {
     pub threads: usize,
 }
 
-/// Encodes `job` and publishes it at `path`; returns the bytes written.
+/// Encodes a small table in memory on one thread and publishes it at `path`
+/// with one PUT; returns the bytes written.
+///
+/// `arrow_bytes` is the table's size in memory ([`table_bytes`]): up to
+/// [`INLINE_ENCODE_BYTES`] it is encoded on the calling task.
+pub(super) async fn write_small(
+    root: &StorageRoot,
+    path: &Path,
+    job: EncodeJob,
+    arrow_bytes: usize,
+) -> Result<u64> {
+    let encoded = if arrow_bytes <= INLINE_ENCODE_BYTES {
+        encode_to_vec(job)
+    } else {
+        crate::blocking::run(move || encode_to_vec(job))
+            .await
+            .unwrap_or_else(|| Err(ParquetError::General("the parquet encoder panicked".into())))
+    };
+    let encoded = encoded.map_err(|source| Error::Parquet {
+        uri: root.uri(path),
+        source,
+    })?;
+    let bytes = encoded.len() as u64;
+    // One PUT is atomic: locally a staged file renamed into place.
+    root.store()
+        .put(path, PutPayload::from(encoded))
+        .await
+        .map_err(|e| root.store_error(path, e))?;
+    Ok(bytes)
+}
+
+/// Encodes `job` sequentially into memory.
+fn encode_to_vec(job: EncodeJob) -> Result<Vec<u8>, ParquetError> {
+    let job = EncodeJob { threads: 1, ..job };
+    encode(job, Vec::new())
+}
+
+/// Encodes `job` and publishes it at `path`, streaming the bytes to a
+/// (multipart) upload; returns the bytes written.
 pub(super) async fn write(root: &StorageRoot, path: &Path, job: EncodeJob) -> Result<u64> {
     let uri = root.uri(path);
     let (tx, mut rx) = mpsc::channel::<Bytes>(SINK_DEPTH);
-    let encoder = crate::blocking::run(move || encode(job, ChannelSink::new(tx)));
+    let encoder = crate::blocking::run(move || encode(job, ChannelSink::new(tx))?.finish());
 
     let mut upload = BufWriter::with_capacity(root.store().clone(), path.clone(), UPLOAD_CAPACITY)
         .with_max_concurrency(UPLOAD_CONCURRENCY);
@@ -145,8 +195,8 @@ impl ChannelSink {
     }
 
     /// Sends what is left.
-    fn finish(mut self) -> std::io::Result<()> {
-        self.send()
+    fn finish(mut self) -> Result<(), ParquetError> {
+        Ok(self.send()?)
     }
 }
 
@@ -164,8 +214,8 @@ impl Write for ChannelSink {
     }
 }
 
-/// Encodes the table as one Parquet file into `sink`.
-fn encode(job: EncodeJob, sink: ChannelSink) -> Result<(), ParquetError> {
+/// Encodes the table as one Parquet file into `sink`, and returns the sink.
+fn encode<W: Write + Send>(job: EncodeJob, sink: W) -> Result<W, ParquetError> {
     let schema = job.table.schema.clone();
     // ArrowWriter sets up what a raw writer would (the Arrow schema in the
     // footer, so types such as LargeUtf8 and time zones round-trip); the
@@ -195,9 +245,7 @@ fn encode(job: EncodeJob, sink: ChannelSink) -> Result<(), ParquetError> {
     } else {
         encoder.encode_in_parallel(&mut file_writer, threads)?;
     }
-    let sink = file_writer.into_inner()?;
-    sink.finish()?;
-    Ok(())
+    file_writer.into_inner()
 }
 
 /// Splits the batches into row groups of at most `max_rows` rows and about
@@ -211,7 +259,7 @@ fn plan_row_groups(
     if total_rows == 0 {
         return Vec::new();
     }
-    let total_bytes: usize = batches.iter().map(batch_bytes).sum();
+    let total_bytes = table_bytes(batches);
     let row_bytes = (total_bytes / total_rows).max(1);
     let rows_per_group = max_rows.min(max_bytes / row_bytes).max(1);
 
@@ -239,6 +287,11 @@ fn plan_row_groups(
         groups.push(current);
     }
     groups
+}
+
+/// Bytes of Arrow data the batches hold.
+pub(super) fn table_bytes(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(batch_bytes).sum()
 }
 
 /// Bytes of Arrow data a batch holds (its slice, not the buffers it shares).
