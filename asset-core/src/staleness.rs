@@ -166,8 +166,9 @@ pub struct Assessment {
 
 /// What the assessment needs besides the graph.
 pub struct Inputs<'a> {
-    /// Latest records of every asset-partition involved (upstreams included).
-    pub latest: &'a LatestRecords,
+    /// Latest records of every asset-partition involved (upstreams included),
+    /// as the catalog returns them.
+    pub latest: &'a [MaterializationRecord],
     /// The error of the last attempt of asset-partitions whose last attempt failed.
     pub failed: &'a HashMap<PartKey, String>,
     /// The config hash of each asset that takes configuration.
@@ -182,19 +183,32 @@ pub fn assess(
     steps: &[(usize, Option<PartitionKey>)],
     inputs: &Inputs<'_>,
 ) -> Vec<Assessment> {
-    let mut states: HashMap<PartKey, bool> = HashMap::with_capacity(steps.len());
+    // Borrowed keys: lookups allocate nothing (this runs for every
+    // asset-partition of a status over hundreds of thousands).
+    type Key<'k> = (&'k str, Option<&'k str>);
+    let latest: HashMap<Key<'_>, &MaterializationRecord> = inputs
+        .latest
+        .iter()
+        .map(|r| ((r.asset.as_str(), r.partition.as_deref()), r))
+        .collect();
+    let failed: HashMap<Key<'_>, &String> = inputs
+        .failed
+        .iter()
+        .map(|((a, p), e)| ((a.as_str(), p.as_deref()), e))
+        .collect();
+    let mut fresh: HashMap<Key<'_>, bool> = HashMap::with_capacity(steps.len());
     let mut out = Vec::with_capacity(steps.len());
     for (asset, partition) in steps {
         let def = graph.asset(*asset);
-        let key: PartKey = (
-            def.key.clone(),
-            partition.as_ref().map(|p| p.as_str().to_owned()),
+        let key: Key<'_> = (
+            def.key.as_str(),
+            partition.as_ref().map(PartitionKey::as_str),
         );
         let mut reasons = Vec::new();
-        let record = inputs.latest.get(&key);
-        if let Some(error) = inputs.failed.get(&key) {
+        let record = latest.get(&key).copied();
+        if let Some(error) = failed.get(&key) {
             reasons.push(Reason::LastAttemptFailed {
-                error: error.clone(),
+                error: (*error).clone(),
             });
         }
         match record {
@@ -213,39 +227,47 @@ pub fn assess(
                         new: config.cloned(),
                     });
                 }
-                let expected = expected_inputs(graph, *asset, partition.as_ref());
+                let expected: Vec<Key<'_>> = graph
+                    .upstream_of(*asset)
+                    .iter()
+                    .map(|&u| {
+                        let up = graph.asset(u);
+                        let p = if up.partitions.is_partitioned() {
+                            key.1
+                        } else {
+                            None
+                        };
+                        (up.key.as_str(), p)
+                    })
+                    .collect();
                 let same_deps = record.inputs.len() == expected.len()
                     && record
                         .inputs
                         .iter()
                         .zip(&expected)
-                        .all(|(r, e)| r.asset == e.0 && r.partition == e.1);
+                        .all(|(r, e)| r.asset == e.0 && r.partition.as_deref() == e.1);
                 if !same_deps {
                     reasons.push(Reason::DependenciesChanged {
                         old: record.inputs.iter().map(input_name).collect(),
-                        new: expected
-                            .iter()
-                            .map(|(a, p)| name(a, p.as_deref()))
-                            .collect(),
+                        new: expected.iter().map(|(a, p)| name(a, *p)).collect(),
                     });
                 }
                 for (k, up) in expected.iter().enumerate() {
-                    if states.get(up) == Some(&false) {
+                    if fresh.get(up) == Some(&false) {
                         reasons.push(Reason::UpstreamWillRerun {
-                            asset: up.0.clone(),
-                            partition: up.1.clone(),
+                            asset: up.0.to_owned(),
+                            partition: up.1.map(str::to_owned),
                         });
                         continue;
                     }
-                    let (Some(current), Some(built)) =
-                        (inputs.latest.get(up), record.inputs.get(k))
+                    let (Some(current), Some(built)) = (latest.get(up), record.inputs.get(k))
                     else {
                         continue;
                     };
                     if same_deps && current.data_version != built.data_version {
                         reasons.push(Reason::UpstreamChanged {
-                            asset: up.0.clone(),
-                            partition: up.1.clone(),
+                            asset: up.0.to_owned(),
+                            partition: up.1.map(str::to_owned),
                             old: built.data_version.clone(),
                             new: current.data_version.clone(),
                         });
@@ -257,15 +279,15 @@ pub fn assess(
             State::Fresh
         } else if record.is_none() {
             State::Missing
-        } else if inputs.failed.contains_key(&key) {
+        } else if failed.contains_key(&key) {
             State::Failed
         } else {
             State::Stale
         };
-        states.insert(key.clone(), state == State::Fresh);
+        fresh.insert(key, state == State::Fresh);
         out.push(Assessment {
-            asset: key.0,
-            partition: key.1,
+            asset: key.0.to_owned(),
+            partition: key.1.map(str::to_owned),
             state,
             reasons,
         });
@@ -486,14 +508,11 @@ mod tests {
             .collect()
     }
 
-    fn latest(records: Vec<MaterializationRecord>) -> LatestRecords {
+    fn latest(records: Vec<MaterializationRecord>) -> Vec<MaterializationRecord> {
         records
-            .into_iter()
-            .map(|r| ((r.asset.clone(), r.partition.clone()), r))
-            .collect()
     }
 
-    fn run(latest: &LatestRecords, failed: &HashMap<PartKey, String>) -> Vec<Assessment> {
+    fn run(latest: &[MaterializationRecord], failed: &HashMap<PartKey, String>) -> Vec<Assessment> {
         let g = graph();
         assess(
             &g,
@@ -577,7 +596,7 @@ mod tests {
         ]);
         let mut g_latest = l.clone();
         // The graph says sessions is at s1; align it so only the data changed.
-        if let Some(r) = g_latest.get_mut(&("sessions".to_owned(), Some(DAY.to_owned()))) {
+        if let Some(r) = g_latest.iter_mut().find(|r| r.asset == "sessions") {
             r.code_version = "s1".into();
         }
         let all = run(&g_latest, &HashMap::new());

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 use crate::materialize::record::short;
 use crate::partition::PartitionKey;
-use crate::staleness::{self, Assessment, Inputs, LatestRecords, PartKey, State};
+use crate::staleness::{self, Assessment, Inputs, PartKey, State};
 
 fn catalog_error(e: impl std::fmt::Display) -> Error {
     Error::Internal(e.to_string())
@@ -100,12 +100,9 @@ fn assess(
         .iter()
         .map(|&i| graph.asset(i).key.as_str())
         .collect();
-    let latest: LatestRecords = catalog
+    let latest = catalog
         .latest_for_assets(&keys, None)
-        .map_err(catalog_error)?
-        .into_iter()
-        .map(|r| ((r.asset.clone(), r.partition.clone()), r))
-        .collect();
+        .map_err(catalog_error)?;
     let failed: HashMap<PartKey, String> = catalog
         .failed_for_assets(&keys, None)
         .map_err(catalog_error)?

@@ -28,6 +28,7 @@ pub fn run() -> Result<(), String> {
         let status = Command::new(&exe)
             .arg("child-layered")
             .arg(dir.path())
+            .stdout(std::process::Stdio::null())
             .status()
             .map_err(|e| e.to_string())?;
         samples.push(started.elapsed());

@@ -9,7 +9,7 @@ use std::time::Instant;
 use asset_core::catalog::{Catalog, InputVersion, MaterializationRecord, SqliteCatalog};
 use asset_core::graph::AssetGraph;
 use asset_core::io::Payload;
-use asset_core::staleness::{self, Inputs, PartKey, State};
+use asset_core::staleness::{self, Inputs, State};
 use asset_core::{AssetDef, PartitionsDef, Registry};
 
 const LAYERS: usize = 10;
@@ -28,7 +28,11 @@ fn graph(start: &str, changed_root: bool) -> Result<AssetGraph, String> {
         for i in 0..WIDTH {
             let mut def = AssetDef::new(name(k, i), |_| Box::pin(async { Ok(Payload::Nothing) }))
                 .with_partitions(daily.clone())
-                .with_code_version(if changed_root && k == 0 && i == 0 { "v2" } else { "v1" });
+                .with_code_version(if changed_root && k == 0 && i == 0 {
+                    "v2"
+                } else {
+                    "v1"
+                });
             if k > 0 {
                 def = def
                     .with_dependency(name(k - 1, i))
@@ -37,18 +41,23 @@ fn graph(start: &str, changed_root: bool) -> Result<AssetGraph, String> {
             defs.push(def);
         }
     }
-    AssetGraph::build(Registry::from_defs(defs).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    AssetGraph::build(Registry::from_defs(defs).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())
 }
 
 fn version(asset: &str, day: &str) -> String {
-    format!("{:032x}", asset.len() * 1_000_003 + day.len() * 7 + asset.bytes().map(usize::from).sum::<usize>())
+    format!(
+        "{:032x}",
+        asset.len() * 1_000_003 + day.len() * 7 + asset.bytes().map(usize::from).sum::<usize>()
+    )
 }
 
 /// Runs the benchmark and prints its figures.
 pub fn run() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     println!("catalog micro benchmark (1,000 assets x 365 partitions, then 5,000 steps):");
-    let figures = asset_core::catalog::bench(dir.path(), 1_000, DAYS, 5_000).map_err(|e| e.to_string())?;
+    let figures =
+        asset_core::catalog::bench(dir.path(), 1_000, DAYS, 5_000).map_err(|e| e.to_string())?;
     for line in figures.to_string().lines() {
         println!("  {line}");
     }
@@ -61,7 +70,12 @@ pub fn run() -> Result<(), String> {
     let steps: Vec<_> = g
         .topological_order()
         .iter()
-        .flat_map(|&i| g.asset(i).partitions.keys_until(now).map(move |k| (i, Some(k))))
+        .flat_map(|&i| {
+            g.asset(i)
+                .partitions
+                .keys_until(now)
+                .map(move |k| (i, Some(k)))
+        })
         .collect();
 
     let status_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -98,7 +112,9 @@ pub fn run() -> Result<(), String> {
                 schema: None,
                 tag: None,
             };
-            catalog.record_materialization(&record).map_err(|e| e.to_string())?;
+            catalog
+                .record_materialization(&record)
+                .map_err(|e| e.to_string())?;
         }
         catalog.flush().map_err(|e| e.to_string())?;
     }
@@ -114,13 +130,15 @@ pub fn run() -> Result<(), String> {
         let g = graph(&start_text, changed)?;
         let started = Instant::now();
         let catalog = SqliteCatalog::open(&path).map_err(|e| e.to_string())?;
-        let keys: Vec<&str> = g.registry().assets().iter().map(|a| a.key.as_str()).collect();
-        let latest: HashMap<PartKey, MaterializationRecord> = catalog
-            .latest_for_assets(&keys, None)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|r| ((r.asset.clone(), r.partition.clone()), r))
+        let keys: Vec<&str> = g
+            .registry()
+            .assets()
+            .iter()
+            .map(|a| a.key.as_str())
             .collect();
+        let latest = catalog
+            .latest_for_assets(&keys, None)
+            .map_err(|e| e.to_string())?;
         let failed = HashMap::new();
         let loaded = started.elapsed();
         let assessed = staleness::assess(
