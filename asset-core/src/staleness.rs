@@ -580,6 +580,62 @@ mod tests {
     }
 
     #[test]
+    fn every_input_is_compared_whatever_the_fan_in() {
+        // One asset reading 2,000 upstreams: a change in any single one of
+        // them, even the last, is found and named; no edge is skipped.
+        let n = 2_000;
+        let mut defs: Vec<_> = (0..n).map(|i| def(&format!("u{i:04}"), &[])).collect();
+        let names: Vec<String> = (0..n).map(|i| format!("u{i:04}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        defs.push(def("wide", &refs));
+        let g = AssetGraph::build(Registry::from_defs(defs).expect("valid")).expect("valid");
+        let unpartitioned = |mut r: MaterializationRecord| {
+            r.partition = None;
+            for i in &mut r.inputs {
+                i.partition = None;
+            }
+            r
+        };
+        let mut latest: Vec<MaterializationRecord> = names
+            .iter()
+            .map(|u| unpartitioned(record(u, "0", "v1", &[])))
+            .collect();
+        let inputs: Vec<(&str, &str)> = refs.iter().map(|u| (*u, "v1")).collect();
+        latest.push(unpartitioned(record("wide", "0", "w1", &inputs)));
+        let steps: Vec<_> = g.topological_order().iter().map(|&i| (i, None)).collect();
+        let no_failures = HashMap::new();
+        let assess_now = |latest: &[MaterializationRecord]| {
+            let all = assess(
+                &g,
+                &steps,
+                &Inputs {
+                    latest,
+                    failed: &no_failures,
+                    config_hashes: &HashMap::new(),
+                },
+            );
+            all.into_iter()
+                .find(|a| a.asset == "wide")
+                .expect("assessed")
+        };
+        assert_eq!(assess_now(&latest).state, State::Fresh);
+        if let Some(last) = latest.iter_mut().find(|r| r.asset == "u1999") {
+            last.data_version = "v2".into();
+        }
+        let wide = assess_now(&latest);
+        assert_eq!(wide.state, State::Stale);
+        assert_eq!(
+            wide.reasons,
+            [Reason::UpstreamChanged {
+                asset: "u1999".into(),
+                partition: None,
+                old: "v1".into(),
+                new: "v2".into(),
+            }]
+        );
+    }
+
+    #[test]
     fn last_failed_attempt_is_reported() {
         let l = latest(vec![record("clicks", "c1", "aaaa1111", &[])]);
         let failed = HashMap::from([(("clicks".to_owned(), Some(DAY.to_owned())), "boom".into())]);
