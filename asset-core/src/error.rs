@@ -173,6 +173,12 @@ impl AssetError {
         }
     }
 
+    /// The same error, marked transient (worth retrying) or not.
+    pub fn with_transient(mut self, transient: bool) -> Self {
+        self.transient = transient;
+        self
+    }
+
     /// Whether a retry may succeed.
     pub fn is_transient(&self) -> bool {
         self.transient

@@ -37,6 +37,7 @@ pub mod graph;
 pub mod materialize;
 pub mod partition;
 pub mod provenance;
+pub mod retry;
 pub mod staleness;
 pub mod testing;
 pub mod value;
@@ -56,6 +57,7 @@ pub use asset_macros::{Table, asset, versioned};
 pub use config::{Config, ConfigError, ConfigFile, ConfigSection};
 pub use error::{AssetError, Error};
 pub use partition::{PartitionKey, PartitionsDef};
+pub use retry::{Jitter, RetryPolicy};
 pub use value::Table;
 
 /// `Result` for asset functions: any error converts into [`AssetError`] with `?`.
@@ -89,6 +91,7 @@ pub mod __private {
     pub use crate::config::Config;
     pub use crate::error::AssetError;
     pub use crate::partition::PartitionsDef;
+    pub use crate::retry::{Jitter, RetryPolicy};
     pub use crate::value::rows::{rows_from_table, rows_into_table};
     pub use crate::value::{
         batch_from_table, batch_into_table, batches_from_table, batches_into_table,
@@ -99,6 +102,7 @@ pub mod __private {
     pub use io_managers::{Payload, PayloadKind, TableData};
     pub use std::boxed::Box;
     pub use std::string::String;
+    pub use std::time::Duration;
     pub use std::vec::Vec;
 }
 

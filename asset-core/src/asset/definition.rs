@@ -15,6 +15,7 @@ use crate::asset::param::ConfigCheck;
 use crate::config::{ConfigError, ConfigSection};
 use crate::error::AssetError;
 use crate::partition::PartitionsDef;
+use crate::retry::RetryPolicy;
 
 /// The asset's function, type-erased: inputs in, payload out.
 pub type ComputeFn =
@@ -48,6 +49,9 @@ pub struct AssetDef {
     pub payload_kind: PayloadKind,
     /// Where the asset is defined, if it comes from source code.
     pub source: Option<SourceLocation>,
+    /// How a step that fails with a transient error is retried (by
+    /// default it is not).
+    pub retry: RetryPolicy,
     /// Computes one partition.
     pub compute: ComputeFn,
 }
@@ -62,6 +66,7 @@ impl fmt::Debug for AssetDef {
             .field("takes_config", &self.takes_config)
             .field("io_manager", &self.io_manager)
             .field("source", &self.source)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +92,7 @@ impl AssetDef {
             io_manager: "parquet".into(),
             payload_kind: PayloadKind::Table,
             source: None,
+            retry: RetryPolicy::none(),
             compute: Arc::new(compute),
         }
     }
@@ -115,6 +121,12 @@ impl AssetDef {
     /// Sets the code version.
     pub fn with_code_version(mut self, version: impl Into<String>) -> Self {
         self.code_version = version.into();
+        self
+    }
+
+    /// Retries a step that fails with a transient error under `policy`.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -267,7 +279,12 @@ impl Input {
                 self.locations.len()
             )));
         };
-        Ok(self.io.load(location).await?)
+        // A transient storage fault (a flaky object store) may pass on a
+        // retry of the step; anything else (a missing file) will not.
+        self.io.load(location).await.map_err(|e| {
+            let transient = e.is_transient();
+            AssetError::from(e).with_transient(transient)
+        })
     }
 }
 
@@ -322,5 +339,88 @@ pub fn code_version_with_helpers(base: &str, helpers: &[u64]) -> String {
         base.to_owned()
     } else {
         format!("{base}+{:016x}", fold(helpers))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::future::BoxFuture;
+    use io_managers::StoreReceipt;
+
+    /// An IO manager whose loads fail with `error()`.
+    struct FailingIo {
+        error: fn(&Location) -> io_managers::Error,
+    }
+
+    impl IoManager for FailingIo {
+        fn name(&self) -> &str {
+            "failing"
+        }
+        fn kind(&self) -> PayloadKind {
+            PayloadKind::Table
+        }
+        fn uri(&self, location: &Location) -> String {
+            format!("mem://{location}")
+        }
+        fn store<'a>(
+            &'a self,
+            location: &'a Location,
+            _payload: &'a Payload,
+        ) -> BoxFuture<'a, io_managers::Result<StoreReceipt>> {
+            Box::pin(async move { Err((self.error)(location)) })
+        }
+        fn load<'a>(
+            &'a self,
+            location: &'a Location,
+        ) -> BoxFuture<'a, io_managers::Result<Payload>> {
+            Box::pin(async move { Err((self.error)(location)) })
+        }
+        fn store_sidecar<'a>(
+            &'a self,
+            location: &'a Location,
+            _sidecar: &'a [u8],
+        ) -> BoxFuture<'a, io_managers::Result<()>> {
+            Box::pin(async move { Err((self.error)(location)) })
+        }
+        fn load_sidecar<'a>(
+            &'a self,
+            _location: &'a Location,
+        ) -> BoxFuture<'a, io_managers::Result<Option<Vec<u8>>>> {
+            Box::pin(async move { Ok(None) })
+        }
+    }
+
+    fn load_error(error: fn(&Location) -> io_managers::Error) -> AssetError {
+        let location = Location::new("up", Some("2024-01-01")).expect("valid location");
+        let input = Input::new(Arc::new(FailingIo { error }), vec![location]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        match rt.block_on(input.load_one()) {
+            Ok(_) => panic!("the load must fail"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn transient_io_errors_on_inputs_are_transient_asset_errors() {
+        let transient = load_error(|l| io_managers::Error::Store {
+            uri: l.to_string(),
+            source: object_store::Error::Generic {
+                store: "test",
+                source: "connection reset".into(),
+            },
+        });
+        assert!(transient.is_transient());
+        assert!(
+            transient.to_string().contains("connection reset"),
+            "{transient}"
+        );
+        let missing = load_error(|l| io_managers::Error::Other {
+            uri: l.to_string(),
+            message: "truncated".into(),
+        });
+        assert!(!missing.is_transient());
     }
 }

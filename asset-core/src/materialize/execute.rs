@@ -28,6 +28,7 @@ use crate::materialize::plan::{Plan, Step};
 use crate::materialize::record::{InputVersion, MaterializationRecord};
 use crate::materialize::report::{StepReport, StepStatus};
 use crate::materialize::snapshot::Snapshot;
+use crate::retry::StepRng;
 use crate::staleness::PartKey;
 
 /// Per-run settings shared by all steps.
@@ -85,14 +86,16 @@ pub(super) async fn execute(
     let mut ready: VecDeque<usize> = (0..n).filter(|&s| waiting_on[s] == 0).collect();
     let mut running = JoinSet::new();
     let mut task_step = HashMap::new();
-    let mut finished: Vec<(usize, StepReport, Option<Payload>)> = Vec::new();
+    // Each finished step: its report, its output, and the number of its
+    // last attempt (for the catalog's failure record).
+    let mut finished: Vec<(usize, StepReport, Option<Payload>, u32)> = Vec::new();
     let mut cache = OutputCache::new(settings.memory_budget, &plan);
 
     loop {
         while running.len() < settings.jobs {
             let Some(s) = ready.pop_front() else { break };
             if let Some(reason) = blocked_by[s].take() {
-                finished.push((s, skipped(&shared, s, reason), None));
+                finished.push((s, skipped(&shared, s, reason), None, 1));
                 continue;
             }
             let step = &plan.steps()[s];
@@ -123,6 +126,7 @@ pub(super) async fn execute(
                             format!("panicked: {}", panic_message(&*panic)),
                         ),
                         None,
+                        1,
                     ),
                 }
             });
@@ -130,23 +134,29 @@ pub(super) async fn execute(
         }
         if finished.is_empty() {
             match running.join_next_with_id().await {
-                Some(Ok((id, (report, output)))) => {
+                Some(Ok((id, (report, output, attempt)))) => {
                     if let Some(s) = task_step.remove(&id) {
-                        finished.push((s, report, output));
+                        finished.push((s, report, output, attempt));
                     }
                 }
                 Some(Err(e)) => {
                     if let Some(s) = task_step.remove(&e.id()) {
                         let report = failed(&shared, s, Instant::now(), format!("aborted: {e}"));
-                        finished.push((s, report, None));
+                        finished.push((s, report, None, 1));
                     }
                 }
                 None => break,
             }
         }
-        for (s, report, output) in finished.drain(..) {
+        for (s, report, output, attempt) in finished.drain(..) {
             if report.status == StepStatus::Failed {
-                record_failure(&shared, s, &report);
+                let finished_at = chrono::Utc::now();
+                let started_at = chrono::Duration::from_std(report.duration)
+                    .ok()
+                    .and_then(|d| finished_at.checked_sub_signed(d))
+                    .unwrap_or(finished_at);
+                let error = report.message.clone().unwrap_or_default();
+                record_failure(&shared, s, attempt, &error, started_at);
             }
             let ok = matches!(report.status, StepStatus::Materialized | StepStatus::Fresh);
             if ok {
@@ -367,25 +377,31 @@ fn io_of<'a>(
         .ok_or_else(|| format!("IO manager {name:?} is not registered"))
 }
 
-/// Runs one step to its report, and its output if it computed one.
+/// Runs one step to its report, its output if it computed one, and the
+/// number of its last attempt.
 async fn run_step(
     shared: &Shared,
     s: usize,
     known: Vec<Option<String>>,
     held: Vec<Option<Payload>>,
-) -> (StepReport, Option<Payload>) {
+) -> (StepReport, Option<Payload>, u32) {
     let started = Instant::now();
-    match try_step(shared, s, &known, held).await {
-        Ok(done) => done,
-        Err(message) => (failed(shared, s, started, message), None),
+    let mut attempt = 1;
+    match try_step(shared, s, &known, held, &mut attempt).await {
+        Ok((report, output)) => (report, output, attempt),
+        Err(message) => (failed(shared, s, started, message), None, attempt),
     }
 }
 
+/// Runs one step; `attempt` is kept at the number of the current attempt at
+/// the asset function (retried after transient errors under the asset's
+/// [`RetryPolicy`](crate::retry::RetryPolicy)).
 async fn try_step(
     shared: &Shared,
     s: usize,
     known: &[Option<String>],
     held: Vec<Option<Payload>>,
+    attempt: &mut u32,
 ) -> Result<(StepReport, Option<Payload>), String> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
@@ -432,12 +448,55 @@ async fn try_step(
             .as_ref()
             .and_then(|p| def.partitions.window_start(p)),
         shared.run_id.clone(),
-    );
-    let mut step_input = StepInput::new(context, inputs);
-    if def.takes_config {
-        step_input = step_input.with_config(shared.config.config_for(&def.key));
-    }
-    let payload = (def.compute)(step_input).await.map_err(|e| e.to_string())?;
+    )
+    .with_code_version(def.code_version.as_str());
+    let config = def.takes_config.then(|| shared.config.config_for(&def.key));
+    let policy = def.retry;
+    let max_attempts = policy.max_attempts();
+    // Jitter is deterministic per step and run.
+    let mut rng = StepRng::from_text(&format!("{}@{}", step.location, shared.run_id));
+    let payload = loop {
+        let attempt_started = chrono::Utc::now();
+        let mut step_input = StepInput::new(context.clone(), inputs.clone());
+        if let Some(config) = &config {
+            step_input = step_input.with_config(config.clone());
+        }
+        // A panic is the step's failure and is never retried.
+        let outcome = AssertUnwindSafe(async { (def.compute)(step_input).await })
+            .catch_unwind()
+            .await;
+        let error = match outcome {
+            Ok(Ok(payload)) => break payload,
+            Ok(Err(e)) if e.is_transient() && *attempt < max_attempts => {
+                let error = e.to_string();
+                record_failure(shared, s, *attempt, &error, attempt_started);
+                let delay = policy.delay(*attempt, &mut rng);
+                tracing::warn!(
+                    "{}: attempt {} of {max_attempts} failed ({error}); retrying in {delay:?}",
+                    step_name(shared, s),
+                    *attempt
+                );
+                tokio::time::sleep(delay).await;
+                *attempt += 1;
+                continue;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => format!("panicked: {}", panic_message(&*panic)),
+        };
+        return Err(if *attempt > 1 {
+            format!("failed after {} attempts: {error}", *attempt)
+        } else {
+            error
+        });
+    };
+    let reason = if *attempt > 1 {
+        format!(
+            "{reason}; succeeded on attempt {} of {max_attempts}",
+            *attempt
+        )
+    } else {
+        reason
+    };
 
     let data_version = data_version_of(&payload)
         .map_err(|e| format!("cannot hash the output: {e}"))?
@@ -576,25 +635,29 @@ fn part_key(location: &io_managers::Location) -> PartKey {
     )
 }
 
-/// Records a failed attempt in the catalog, if there is one.
-fn record_failure(shared: &Shared, s: usize, report: &StepReport) {
+/// Records failed attempt number `attempt` (from 1) at step `s`, which
+/// started at `started_at` and failed with `error`, in the catalog, if there
+/// is one.
+fn record_failure(
+    shared: &Shared,
+    s: usize,
+    attempt: u32,
+    error: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+) {
     let Some(catalog) = &shared.catalog else {
         return;
     };
-    let finished = chrono::Utc::now();
-    let started = chrono::Duration::from_std(report.duration)
-        .ok()
-        .and_then(|d| finished.checked_sub_signed(d))
-        .unwrap_or(finished);
+    let step = &shared.plan.steps()[s];
     let failure = FailureRecord {
         run_id: shared.run_id.to_string(),
-        asset: report.asset.clone(),
-        partition: report.partition.clone(),
+        asset: shared.graph.asset(step.asset).key.clone(),
+        partition: step.partition.as_ref().map(|p| p.as_str().to_owned()),
         tag: None,
-        attempt: 1,
-        error: report.message.clone().unwrap_or_default(),
-        started_at: started.to_rfc3339(),
-        finished_at: finished.to_rfc3339(),
+        attempt,
+        error: error.to_owned(),
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
     };
     if let Err(e) = catalog.record_failure(&failure) {
         tracing::warn!(

@@ -25,7 +25,7 @@ use syn::{Item, ItemFn, Type};
 use crate::code_version;
 use crate::diagnostics::Errors;
 use crate::uses;
-use options::{AssetOptions, Partitions};
+use options::{AssetOptions, Jitter, Partitions};
 use signature::{Output, Param, Signature};
 
 /// Expands `#[asset(args)] item`. Errors come out as `compile_error!`s
@@ -330,6 +330,7 @@ fn build(
             quote!(::asset_core::__private::PartitionsDef::daily(#start)?)
         }
     };
+    let retry = retry_policy(options);
     let payload_kind = match &signature.output.value {
         Some(ty) => payload_kind(ty, io),
         None => quote!(::asset_core::__private::PayloadKind::Nothing),
@@ -359,8 +360,36 @@ fn build(
                     line: #line,
                     git_commit: #git_commit,
                 }),
+                retry: #retry,
                 compute: ::std::sync::Arc::new(__compute),
             })
+        }
+    }
+}
+
+/// The asset's `RetryPolicy`: none without `retries`; otherwise exponential
+/// backoff (1 s to 5 min unless given) with full jitter unless given.
+fn retry_policy(options: &AssetOptions) -> TokenStream {
+    let Some(retries) = options.retries else {
+        return quote!(::asset_core::__private::RetryPolicy::none());
+    };
+    let (base_ms, max_ms) = options
+        .backoff
+        .as_ref()
+        .map_or((options::DEFAULT_BASE_MS, options::DEFAULT_MAX_MS), |b| {
+            (b.base_ms, b.max_ms)
+        });
+    let jitter = match options.jitter.map_or(Jitter::Full, |(j, _)| j) {
+        Jitter::Full => quote!(Full),
+        Jitter::Equal => quote!(Equal),
+        Jitter::None => quote!(None),
+    };
+    quote! {
+        ::asset_core::__private::RetryPolicy {
+            max_retries: #retries,
+            base: ::asset_core::__private::Duration::from_millis(#base_ms),
+            max: ::asset_core::__private::Duration::from_millis(#max_ms),
+            jitter: ::asset_core::__private::Jitter::#jitter,
         }
     }
 }

@@ -9,7 +9,7 @@
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
-use syn::{Ident, LitStr, Token};
+use syn::{Ident, LitInt, LitStr, Token};
 
 use crate::asset::day;
 use crate::diagnostics::Errors;
@@ -30,6 +30,38 @@ pub(crate) struct AssetOptions {
     pub(crate) io: Option<LitStr>,
     /// `uses = [...]`: `#[versioned]` helpers folded into the code version.
     pub(crate) uses: Option<Vec<syn::Path>>,
+    /// `retries = N`: retries after a transient error.
+    pub(crate) retries: Option<u32>,
+    /// `backoff = exponential(base = "1s", max = "5m")`.
+    pub(crate) backoff: Option<Backoff>,
+    /// `jitter = full | equal | none`, and where it is written.
+    pub(crate) jitter: Option<(Jitter, proc_macro2::Span)>,
+}
+
+/// The `backoff = exponential(...)` option, durations in milliseconds.
+pub(crate) struct Backoff {
+    /// Where it is written, for errors.
+    pub(crate) span: proc_macro2::Span,
+    /// `base = "..."`: the first delay (default 1 s).
+    pub(crate) base_ms: u64,
+    /// `max = "..."`: the longest delay (default 5 min).
+    pub(crate) max_ms: u64,
+}
+
+/// The default `backoff` base, in milliseconds.
+pub(crate) const DEFAULT_BASE_MS: u64 = 1_000;
+/// The default `backoff` max, in milliseconds.
+pub(crate) const DEFAULT_MAX_MS: u64 = 300_000;
+
+/// The `jitter = ...` option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Jitter {
+    /// `full`: uniform in `[0, d]`.
+    Full,
+    /// `equal`: `d/2` plus uniform in `[0, d/2]`.
+    Equal,
+    /// `none`: exactly `d`.
+    None,
 }
 
 /// The `partitions = ...` option.
@@ -83,6 +115,27 @@ const OPTIONS: &[OptionSpec] = &[
         name: "uses",
         parse: |options, input| {
             options.uses = Some(crate::uses::parse(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "retries",
+        parse: |options, input| {
+            options.retries = Some(retries(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "backoff",
+        parse: |options, input| {
+            options.backoff = Some(backoff(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "jitter",
+        parse: |options, input| {
+            options.jitter = Some(jitter(input)?);
             Ok(())
         },
     },
@@ -150,7 +203,177 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> AssetOptions {
     if let Err(error) = parser.parse2(args) {
         errors.push(error);
     }
+    if options.retries.is_none() {
+        let without_retries = options
+            .backoff
+            .as_ref()
+            .map(|b| ("backoff", b.span))
+            .into_iter()
+            .chain(options.jitter.map(|(_, span)| ("jitter", span)));
+        for (option, span) in without_retries {
+            errors.push(syn::Error::new(
+                span,
+                format!("option `{option}` has no effect without `retries = N`"),
+            ));
+        }
+    }
     options
+}
+
+/// `= N`: a number of retries.
+fn retries(input: ParseStream<'_>) -> syn::Result<u32> {
+    let expected = "expected `retries = N` (a whole number)";
+    if !input.peek(Token![=]) {
+        return Err(input.error(expected));
+    }
+    input.parse::<Token![=]>()?;
+    let lit: LitInt = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), expected))?;
+    lit.base10_parse::<u32>()
+        .map_err(|_| syn::Error::new(lit.span(), expected))
+}
+
+/// `= exponential(base = "1s", max = "5m")`, each part optional.
+fn backoff(input: ParseStream<'_>) -> syn::Result<Backoff> {
+    let expected = "expected `backoff = exponential(base = \"1s\", max = \"5m\")`";
+    if !input.peek(Token![=]) {
+        return Err(input.error(expected));
+    }
+    input.parse::<Token![=]>()?;
+    let kind: Ident = input
+        .call(Ident::parse_any)
+        .map_err(|e| syn::Error::new(e.span(), expected))?;
+    if kind != "exponential" {
+        return Err(syn::Error::new(
+            kind.span(),
+            format!("unknown backoff `{kind}`; expected one of: exponential"),
+        ));
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let settings = backoff_settings(&content, expected);
+    if settings.is_err() {
+        // Consume the rest, so the error is the only one reported.
+        skip_rest(&content);
+    }
+    let (base, max) = settings?;
+    let base_ms = base.as_ref().map_or(DEFAULT_BASE_MS, |(ms, _)| *ms);
+    let max_ms = max.as_ref().map_or(DEFAULT_MAX_MS, |(ms, _)| *ms);
+    if base_ms > max_ms {
+        let span = base
+            .as_ref()
+            .or(max.as_ref())
+            .map_or(kind.span(), |(_, l)| l.span());
+        return Err(syn::Error::new(
+            span,
+            format!("backoff base ({base_ms} ms) is longer than its max ({max_ms} ms)"),
+        ));
+    }
+    Ok(Backoff {
+        span: kind.span(),
+        base_ms,
+        max_ms,
+    })
+}
+
+/// A backoff duration setting, in milliseconds, with its literal.
+type Setting = Option<(u64, LitStr)>;
+
+/// The inside of `exponential(...)`: `base = "..."` and `max = "..."`.
+fn backoff_settings(content: ParseStream<'_>, expected: &str) -> syn::Result<(Setting, Setting)> {
+    let mut base: Setting = None;
+    let mut max: Setting = None;
+    while !content.is_empty() {
+        let name: Ident = content
+            .call(Ident::parse_any)
+            .map_err(|e| syn::Error::new(e.span(), expected))?;
+        let slot = match name.to_string().as_str() {
+            "base" => &mut base,
+            "max" => &mut max,
+            other => {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("unknown backoff setting `{other}`; expected one of: base, max"),
+                ));
+            }
+        };
+        if slot.is_some() {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("backoff setting `{name}` is given twice"),
+            ));
+        }
+        let lit = string_value(&format!("{name}"), content)?;
+        let ms = duration_ms(&lit.value()).ok_or_else(|| {
+            syn::Error::new(
+                lit.span(),
+                format!(
+                    "{:?} is not a duration (expected a whole number and a unit: \"500ms\", \"1s\", \"5m\", \"2h\")",
+                    lit.value()
+                ),
+            )
+        })?;
+        *slot = Some((ms, lit));
+        if content.is_empty() {
+            break;
+        }
+        content
+            .parse::<Token![,]>()
+            .map_err(|e| syn::Error::new(e.span(), expected))?;
+    }
+    Ok((base, max))
+}
+
+/// Skips every token left in `input`.
+fn skip_rest(input: ParseStream<'_>) {
+    // `step` cannot fail here: the closure always succeeds.
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((_, next)) = rest.token_tree() {
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
+/// A duration written `500ms`, `1s`, `5m` or `2h`, in milliseconds.
+fn duration_ms(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+/// The kinds of jitter, for messages.
+const JITTER_KINDS: &str = "full, equal, none";
+
+/// `= full | equal | none`.
+fn jitter(input: ParseStream<'_>) -> syn::Result<(Jitter, proc_macro2::Span)> {
+    let expected = format!("expected `jitter = ...` with one of: {JITTER_KINDS}");
+    if !input.peek(Token![=]) {
+        return Err(input.error(expected));
+    }
+    input.parse::<Token![=]>()?;
+    let kind: Ident = input
+        .call(Ident::parse_any)
+        .map_err(|e| syn::Error::new(e.span(), &expected))?;
+    match kind.to_string().as_str() {
+        "full" => Ok((Jitter::Full, kind.span())),
+        "equal" => Ok((Jitter::Equal, kind.span())),
+        "none" => Ok((Jitter::None, kind.span())),
+        other => Err(syn::Error::new(
+            kind.span(),
+            format!("unknown jitter `{other}`; expected one of: {JITTER_KINDS}"),
+        )),
+    }
 }
 
 /// The names of all options, for messages.
@@ -300,8 +523,79 @@ mod tests {
     fn unknown_option_lists_the_known_ones() {
         assert_eq!(
             messages(quote!(foo = 1, name = "ok")),
-            ["unknown option `foo`; expected one of: name, code_version, partitions, io, uses"]
+            [
+                "unknown option `foo`; expected one of: name, code_version, partitions, io, uses, retries, backoff, jitter"
+            ]
         );
+    }
+
+    #[test]
+    fn retry_options_parse() {
+        let options = parse_ok(quote!(
+            retries = 3,
+            backoff = exponential(base = "250ms", max = "2h"),
+            jitter = equal
+        ));
+        assert_eq!(options.retries, Some(3));
+        let backoff = options.backoff.expect("backoff");
+        assert_eq!((backoff.base_ms, backoff.max_ms), (250, 7_200_000));
+        assert_eq!(options.jitter.map(|j| j.0), Some(Jitter::Equal));
+        let partial = parse_ok(quote!(
+            retries = 1,
+            backoff = exponential(max = "10s"),
+            jitter = none
+        ));
+        let backoff = partial.backoff.expect("backoff");
+        assert_eq!((backoff.base_ms, backoff.max_ms), (1_000, 10_000));
+        assert_eq!(partial.jitter.map(|j| j.0), Some(Jitter::None));
+    }
+
+    #[test]
+    fn retry_option_mistakes_are_reported() {
+        assert_eq!(
+            messages(quote!(
+                retries = 1,
+                backoff = exponential(base = "1 s", max = "5m")
+            )),
+            [
+                "\"1 s\" is not a duration (expected a whole number and a unit: \"500ms\", \"1s\", \"5m\", \"2h\")"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(
+                retries = 1,
+                backoff = exponential(base = "1m", max = "1s")
+            )),
+            ["backoff base (60000 ms) is longer than its max (1000 ms)"]
+        );
+        assert_eq!(
+            messages(quote!(retries = 1, backoff = linear(base = "1s"))),
+            ["unknown backoff `linear`; expected one of: exponential"]
+        );
+        assert_eq!(
+            messages(quote!(retries = 1, jitter = half)),
+            ["unknown jitter `half`; expected one of: full, equal, none"]
+        );
+        assert_eq!(
+            messages(quote!(retries = -1)),
+            ["expected `retries = N` (a whole number)"]
+        );
+        assert_eq!(
+            messages(quote!(jitter = none, backoff = exponential())),
+            [
+                "option `backoff` has no effect without `retries = N`",
+                "option `jitter` has no effect without `retries = N`"
+            ]
+        );
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(duration_ms("500ms"), Some(500));
+        assert_eq!(duration_ms("2h"), Some(7_200_000));
+        for bad in ["", "1", "s", "1.5s", "1d", "1 s"] {
+            assert_eq!(duration_ms(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub struct Sessions(RecordBatch);
 #[derive(Table)]
 pub struct Users(RecordBatch);
 
-#[asset(partitions = daily("2024-13-01"), retries = 3)]
+#[asset(partitions = daily("2024-13-01"), colour = 3)]
 fn sessions(ctx: &AssetContext) -> Result<Sessions> {
     let _ = ctx;
     todo!()
