@@ -131,11 +131,16 @@ async fn compute(
     seed += name.len() as f64;
     for upstream in &input.inputs {
         if let Payload::Table(t) = upstream.load_one().await? {
-            for batch in &t.batches {
-                if let Some(values) = batch.column(1).as_any().downcast_ref::<Float64Array>() {
-                    seed += values.iter().flatten().take(3).sum::<f64>();
-                }
-            }
+            // The first three values of the column, whatever the batch
+            // boundaries (a value read back from storage may be split
+            // differently from the one handed over in memory).
+            seed += t
+                .batches
+                .iter()
+                .filter_map(|b| b.column(1).as_any().downcast_ref::<Float64Array>())
+                .flat_map(|values| values.iter().flatten())
+                .take(3)
+                .sum::<f64>();
         }
     }
     if !behaviour.sleep.is_zero() {
