@@ -175,6 +175,79 @@ pub struct Inputs<'a> {
     pub config_hashes: &'a HashMap<String, String>,
 }
 
+/// What is known now of one expected input of a materialization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Current<'a> {
+    /// Its current data version.
+    Version(&'a str),
+    /// It is itself stale or missing and will be recomputed first.
+    WillRerun,
+    /// Nothing is known (never materialized and not planned): no reason.
+    Unknown,
+}
+
+/// One expected input: upstream asset, partition, and what is known of it now.
+pub type CurrentInput<'a> = (&'a str, Option<&'a str>, Current<'a>);
+
+/// Every reason `record` is out of date for the code version and config hash
+/// in force and the current state of its expected inputs (in dependency
+/// order). Empty when it is fresh. The one rule behind both `status` and the
+/// materializer's decision to run a step.
+pub fn record_reasons(
+    record: &MaterializationRecord,
+    code_version: &str,
+    config_hash: Option<&str>,
+    inputs: &[CurrentInput<'_>],
+) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if record.code_version != code_version {
+        reasons.push(Reason::CodeChanged {
+            old: record.code_version.clone(),
+            new: code_version.to_owned(),
+        });
+    }
+    if record.config_hash.as_deref() != config_hash {
+        reasons.push(Reason::ConfigChanged {
+            old: record.config_hash.clone(),
+            new: config_hash.map(str::to_owned),
+        });
+    }
+    let same_deps = record.inputs.len() == inputs.len()
+        && record
+            .inputs
+            .iter()
+            .zip(inputs)
+            .all(|(r, e)| r.asset == e.0 && r.partition.as_deref() == e.1);
+    if !same_deps {
+        reasons.push(Reason::DependenciesChanged {
+            old: record.inputs.iter().map(input_name).collect(),
+            new: inputs.iter().map(|(a, p, _)| name(a, *p)).collect(),
+        });
+    }
+    for (k, (asset, partition, current)) in inputs.iter().enumerate() {
+        match current {
+            Current::WillRerun => reasons.push(Reason::UpstreamWillRerun {
+                asset: (*asset).to_owned(),
+                partition: partition.map(str::to_owned),
+            }),
+            Current::Version(now) if same_deps => {
+                if let Some(built) = record.inputs.get(k)
+                    && built.data_version != *now
+                {
+                    reasons.push(Reason::UpstreamChanged {
+                        asset: (*asset).to_owned(),
+                        partition: partition.map(str::to_owned),
+                        old: built.data_version.clone(),
+                        new: (*now).to_owned(),
+                    });
+                }
+            }
+            Current::Version(_) | Current::Unknown => {}
+        }
+    }
+    reasons
+}
+
 /// Assesses `steps` (asset index and partition, upstream before downstream;
 /// include the upstreams of what you want to report: their state decides
 /// whether a downstream "will rerun").
@@ -214,20 +287,8 @@ pub fn assess(
         match record {
             None => reasons.push(Reason::NeverMaterialized),
             Some(record) => {
-                if record.code_version != def.code_version {
-                    reasons.push(Reason::CodeChanged {
-                        old: record.code_version.clone(),
-                        new: def.code_version.clone(),
-                    });
-                }
-                let config = inputs.config_hashes.get(&def.key);
-                if record.config_hash.as_ref() != config {
-                    reasons.push(Reason::ConfigChanged {
-                        old: record.config_hash.clone(),
-                        new: config.cloned(),
-                    });
-                }
-                let expected: Vec<Key<'_>> = graph
+                let config = inputs.config_hashes.get(&def.key).map(String::as_str);
+                let expected: Vec<CurrentInput<'_>> = graph
                     .upstream_of(*asset)
                     .iter()
                     .map(|&u| {
@@ -237,42 +298,18 @@ pub fn assess(
                         } else {
                             None
                         };
-                        (up.key.as_str(), p)
+                        let upstream = (up.key.as_str(), p);
+                        let current = if fresh.get(&upstream) == Some(&false) {
+                            Current::WillRerun
+                        } else {
+                            latest.get(&upstream).map_or(Current::Unknown, |r| {
+                                Current::Version(r.data_version.as_str())
+                            })
+                        };
+                        (upstream.0, upstream.1, current)
                     })
                     .collect();
-                let same_deps = record.inputs.len() == expected.len()
-                    && record
-                        .inputs
-                        .iter()
-                        .zip(&expected)
-                        .all(|(r, e)| r.asset == e.0 && r.partition.as_deref() == e.1);
-                if !same_deps {
-                    reasons.push(Reason::DependenciesChanged {
-                        old: record.inputs.iter().map(input_name).collect(),
-                        new: expected.iter().map(|(a, p)| name(a, *p)).collect(),
-                    });
-                }
-                for (k, up) in expected.iter().enumerate() {
-                    if fresh.get(up) == Some(&false) {
-                        reasons.push(Reason::UpstreamWillRerun {
-                            asset: up.0.to_owned(),
-                            partition: up.1.map(str::to_owned),
-                        });
-                        continue;
-                    }
-                    let (Some(current), Some(built)) = (latest.get(up), record.inputs.get(k))
-                    else {
-                        continue;
-                    };
-                    if same_deps && current.data_version != built.data_version {
-                        reasons.push(Reason::UpstreamChanged {
-                            asset: up.0.to_owned(),
-                            partition: up.1.map(str::to_owned),
-                            old: built.data_version.clone(),
-                            new: current.data_version.clone(),
-                        });
-                    }
-                }
+                reasons.extend(record_reasons(record, &def.code_version, config, &expected));
             }
         }
         let state = if reasons.is_empty() {

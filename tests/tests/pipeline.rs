@@ -154,7 +154,7 @@ fn new_upstream_data_reruns_downstream_with_the_reason() {
     assert_eq!(right.status, StepStatus::Materialized);
     let reason = right.message.clone().unwrap_or_default();
     assert!(
-        reason.starts_with("upstream source [2024-01-02] has a new data version"),
+        reason.starts_with("source 2024-01-02 has a new data version"),
         "{reason}"
     );
 }

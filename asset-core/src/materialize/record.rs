@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::staleness::{self, Current, CurrentInput};
+
 /// What was materialized, from what, by which code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaterializationRecord {
@@ -72,52 +74,28 @@ impl MaterializationRecord {
         Ok(bytes)
     }
 
-    /// Why this record is out of date for `code_version` and `inputs`, or
-    /// `None` when it is fresh.
+    /// The first reason this record is out of date for `code_version`,
+    /// `config_hash` and the inputs' current versions, or `None` when it is
+    /// fresh (the rules are [`staleness::record_reasons`]).
     pub fn stale_reason(
         &self,
         code_version: &str,
         config_hash: Option<&str>,
         inputs: &[InputVersion],
     ) -> Option<String> {
-        if self.code_version != code_version {
-            return Some(format!(
-                "code version changed ({} -> {})",
-                self.code_version, code_version
-            ));
-        }
-        if self.config_hash.as_deref() != config_hash {
-            return Some(format!(
-                "config changed ({} -> {})",
-                self.config_hash.as_deref().map_or("none", short),
-                config_hash.map_or("none", short)
-            ));
-        }
-        let same_deps = self.inputs.len() == inputs.len()
-            && self
-                .inputs
-                .iter()
-                .zip(inputs)
-                .all(|(a, b)| a.asset == b.asset && a.partition == b.partition);
-        if !same_deps {
-            return Some("its dependencies changed".into());
-        }
-        self.inputs
+        let current: Vec<CurrentInput<'_>> = inputs
             .iter()
-            .zip(inputs)
-            .find(|(old, new)| old.data_version != new.data_version)
-            .map(|(old, new)| {
-                format!(
-                    "upstream {}{} has a new data version ({} -> {})",
-                    new.asset,
-                    new.partition
-                        .as_deref()
-                        .map(|p| format!(" [{p}]"))
-                        .unwrap_or_default(),
-                    short(&old.data_version),
-                    short(&new.data_version)
+            .map(|i| {
+                (
+                    i.asset.as_str(),
+                    i.partition.as_deref(),
+                    Current::Version(i.data_version.as_str()),
                 )
             })
+            .collect();
+        staleness::record_reasons(self, code_version, config_hash, &current)
+            .first()
+            .map(ToString::to_string)
     }
 }
 
@@ -176,12 +154,12 @@ mod tests {
         assert_eq!(
             r.stale_reason("v1", None, &[input("a", "9c2e000000")])
                 .as_deref(),
-            Some("upstream a [2024-01-01] has a new data version (a1f30000 -> 9c2e0000)")
+            Some("a 2024-01-01 has a new data version (a1f30000 -> 9c2e0000)")
         );
         assert_eq!(
             r.stale_reason("v1", None, &[input("a", "a1f3000000"), input("c", "x")])
                 .as_deref(),
-            Some("its dependencies changed")
+            Some("its dependencies changed ([a 2024-01-01] -> [a 2024-01-01, c 2024-01-01])")
         );
     }
 
