@@ -157,23 +157,14 @@ impl IoManager for JsonIoManager {
         location: &'a Location,
         sidecar: &'a [u8],
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let path = self.sidecar_path(location);
-            self.root
-                .put(&path, Bytes::copy_from_slice(sidecar))
-                .await
-                .map(|_| ())
-        })
+        Box::pin(self.root.put_sidecar(location, sidecar))
     }
 
     fn load_sidecar<'a>(
         &'a self,
         location: &'a Location,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
-        Box::pin(async move {
-            let path = self.sidecar_path(location);
-            Ok(self.root.get_opt(&path).await?.map(|b| b.to_vec()))
-        })
+        Box::pin(self.root.get_sidecar(location))
     }
 }
 

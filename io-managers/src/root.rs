@@ -322,6 +322,20 @@ impl StorageRoot {
         Ok(removed)
     }
 
+    /// Publishes the sidecar of `location` (beside its value), atomically.
+    pub(crate) async fn put_sidecar(&self, location: &Location, sidecar: &[u8]) -> Result<()> {
+        let path = self.path_for(location, Self::SIDECAR_FILE_NAME);
+        self.put(&path, Bytes::copy_from_slice(sidecar))
+            .await
+            .map(|_| ())
+    }
+
+    /// Reads the sidecar of `location`, `None` if there is none.
+    pub(crate) async fn get_sidecar(&self, location: &Location) -> Result<Option<Vec<u8>>> {
+        let path = self.path_for(location, Self::SIDECAR_FILE_NAME);
+        Ok(self.get_opt(&path).await?.map(|b| b.to_vec()))
+    }
+
     /// Publishes a small object atomically (a staged file renamed into place
     /// locally, a single PUT on object stores). Returns the bytes written.
     pub(crate) async fn put(&self, path: &Path, bytes: Bytes) -> Result<u64> {

@@ -36,7 +36,6 @@ use ::parquet::basic::Compression;
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use bytes::Bytes;
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -367,23 +366,14 @@ impl IoManager for ParquetIoManager {
         location: &'a Location,
         sidecar: &'a [u8],
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let path = self.sidecar_path(location);
-            self.root
-                .put(&path, Bytes::copy_from_slice(sidecar))
-                .await
-                .map(|_| ())
-        })
+        Box::pin(self.root.put_sidecar(location, sidecar))
     }
 
     fn load_sidecar<'a>(
         &'a self,
         location: &'a Location,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
-        Box::pin(async move {
-            let path = self.sidecar_path(location);
-            Ok(self.root.get_opt(&path).await?.map(|b| b.to_vec()))
-        })
+        Box::pin(self.root.get_sidecar(location))
     }
 }
 

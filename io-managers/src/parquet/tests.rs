@@ -1039,7 +1039,7 @@ async fn small_and_large_paths_write_identical_readable_files() {
                 .root()
                 .put(
                     &memory.data_path(&location),
-                    Bytes::from(files.last().cloned().unwrap_or_default()),
+                    bytes::Bytes::from(files.last().cloned().unwrap_or_default()),
                 )
                 .await
                 .expect("put");
