@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use asset_core::Registry;
+use asset_core::catalog::SqliteCatalog;
 use asset_core::graph::AssetGraph;
 use asset_core::materialize::{IoManagers, MaterializeOptions, Materializer};
 use io_managers::{MemoryIoManager, PayloadKind, StorageRoot};
@@ -36,12 +37,33 @@ pub fn run() -> Result<(), String> {
         PayloadKind::Table,
     )));
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let root = StorageRoot::parse(&dir.path().to_string_lossy()).map_err(|e| e.to_string())?;
-    for (label, io) in [
-        ("in-memory IO", memory),
-        ("Parquet IO", IoManagers::defaults(&root)),
-    ] {
-        let materializer = Materializer::new(graph.clone(), io);
+    let root =
+        StorageRoot::parse(&dir.path().join("a").to_string_lossy()).map_err(|e| e.to_string())?;
+    let root2 =
+        StorageRoot::parse(&dir.path().join("b").to_string_lossy()).map_err(|e| e.to_string())?;
+    // The catalog's cost per step is the difference between the first two.
+    // Each variant has its own root and empty catalog, so every step runs.
+    let catalog_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let catalog = |name: &str| -> Result<Arc<dyn asset_core::catalog::Catalog>, String> {
+        let opened =
+            SqliteCatalog::open(catalog_dir.path().join(name)).map_err(|e| e.to_string())?;
+        Ok(Arc::new(opened))
+    };
+    let variants = [
+        ("in-memory IO", memory.clone(), None),
+        ("in-memory IO + catalog", memory, Some(catalog("a.sqlite")?)),
+        ("Parquet IO", IoManagers::defaults(&root), None),
+        (
+            "Parquet IO + catalog",
+            IoManagers::defaults(&root2),
+            Some(catalog("b.sqlite")?),
+        ),
+    ];
+    for (label, io, catalog) in variants {
+        let mut materializer = Materializer::new(graph.clone(), io);
+        if let Some(catalog) = catalog {
+            materializer = materializer.with_catalog(catalog);
+        }
         let started = Instant::now();
         let report = runtime
             .block_on(materializer.run(&MaterializeOptions::default()))
@@ -51,7 +73,7 @@ pub fn run() -> Result<(), String> {
             return Err(format!("{label}: run failed"));
         }
         println!(
-            "  {label:<14} {:.1} us per step ({:.2} s for {} steps)",
+            "  {label:<23} {:.1} us per step ({:.2} s for {} steps)",
             elapsed.as_secs_f64() * 1e6 / steps,
             elapsed.as_secs_f64(),
             report.steps.len()
