@@ -26,6 +26,14 @@ impl Errors {
             .map(|e| e.to_compile_error())
             .collect()
     }
+
+    /// The user's item unchanged, followed by the errors: one mistake gives
+    /// one message, not a cascade from a missing item.
+    pub(crate) fn beside(self, item: TokenStream) -> TokenStream {
+        let mut out = item;
+        out.extend(self.into_compile_errors());
+        out
+    }
 }
 
 #[cfg(test)]

@@ -43,16 +43,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 crate::asset::item_head(&other),
                 NOT_A_FUNCTION,
             ));
-            return with_errors(item, errors);
+            return errors.beside(item);
         }
         Err(error) => {
             errors.push(error);
-            return with_errors(item, errors);
+            return errors.beside(item);
         }
     };
     if let Some(receiver) = function.sig.receiver() {
         errors.push(syn::Error::new_spanned(receiver, NOT_A_FUNCTION));
-        return with_errors(item, errors);
+        return errors.beside(item);
     }
     let name = &function.sig.ident;
     if let Some(itself) = options.uses.iter().find(|p| p.is_ident(name)) {
@@ -64,13 +64,6 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let generated = generate(&function, &options);
     let mut out = item;
     out.extend(generated);
-    out.extend(errors.into_compile_errors());
-    out
-}
-
-/// The item unchanged, followed by the errors.
-fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
-    let mut out = item;
     out.extend(errors.into_compile_errors());
     out
 }

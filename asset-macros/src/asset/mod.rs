@@ -40,30 +40,23 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 item_head(&other),
                 signature::NOT_A_FREE_FUNCTION,
             ));
-            return with_errors(item, errors);
+            return errors.beside(item);
         }
         // Syntax rustc will report itself, or syntax newer than syn's:
         // either way say what syn could not parse, like `#[tokio::main]`.
         Err(error) => {
             errors.push(error);
-            return with_errors(item, errors);
+            return errors.beside(item);
         }
     };
     let Some(signature) = signature::read(&function, &mut errors) else {
-        return with_errors(item, errors);
+        return errors.beside(item);
     };
     // Option mistakes still get a full expansion (with defaults for the bad
     // options) so that assets downstream of this one compile cleanly.
     let generated = generate(&function, &options, &signature);
     let mut out = item;
     out.extend(generated);
-    out.extend(errors.into_compile_errors());
-    out
-}
-
-/// The item unchanged, followed by the errors.
-fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
-    let mut out = item;
     out.extend(errors.into_compile_errors());
     out
 }
