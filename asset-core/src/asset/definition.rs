@@ -171,11 +171,34 @@ pub struct Dependency {
     pub mapping: PartitionMapping,
 }
 
-/// Which upstream partitions a downstream partition reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which upstream partitions a downstream partition reads: the parameter
+/// type's wrapper (`T`, `Window<T, N>`, `Prev<T>`, `All<T>`, `Latest<T>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartitionMapping {
-    /// The same partition (or the single value of an unpartitioned upstream).
+    /// `T`: the same partition, the single value of an unpartitioned
+    /// upstream, or (finer from coarser) the upstream partition whose window
+    /// contains this one's (a day reading its month).
     Identity,
+    /// `Window<T, N>`: the `N` upstream partitions ending at this one, oldest
+    /// first (fewer at the start of history).
+    Window(u32),
+    /// `Prev<T>`: the partition before this one (none at the start of
+    /// history). `Prev` of the asset's own type makes it self-dependent.
+    Prev,
+    /// `All<T>`: every partition of the upstream, for an unpartitioned
+    /// downstream; for a coarser time-partitioned downstream, every upstream
+    /// partition inside its window (a month reading its days).
+    All,
+    /// `Latest<T>`: the newest complete partition of the upstream.
+    Latest,
+}
+
+impl PartitionMapping {
+    /// Whether one partition reads *other* partitions of its upstream, so
+    /// partitions must run in order when the upstream is the asset itself.
+    pub fn crosses_partitions(self) -> bool {
+        matches!(self, PartitionMapping::Window(_) | PartitionMapping::Prev)
+    }
 }
 
 /// A place in the source code.
