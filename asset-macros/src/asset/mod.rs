@@ -15,6 +15,7 @@
 mod day;
 mod description;
 mod options;
+mod partitions;
 mod signature;
 
 use proc_macro2::{Span, TokenStream};
@@ -25,7 +26,7 @@ use syn::{Item, ItemFn, Type};
 use crate::code_version;
 use crate::diagnostics::Errors;
 use crate::uses;
-use options::{AssetOptions, Jitter, Partitions};
+use options::{AssetOptions, Jitter};
 use signature::{Output, Param, Signature};
 
 /// Expands `#[asset(args)] item`. Errors come out as `compile_error!`s
@@ -317,12 +318,7 @@ fn build(
             #(#declares)*
         }
     };
-    let partitions = match &options.partitions {
-        None => quote!(::asset_core::__private::PartitionsDef::Unpartitioned),
-        Some(Partitions::Daily { start }) => {
-            quote!(::asset_core::__private::PartitionsDef::daily(#start)?)
-        }
-    };
+    let partitions = partitions::expand(options.partitions.as_ref());
     let retry = retry_policy(options);
     let payload_kind = match &signature.output.value {
         Some(ty) => payload_kind(ty, io),
@@ -342,7 +338,9 @@ fn build(
                 key: ::asset_core::__private::String::from(#key),
                 description: ::asset_core::__private::String::from(#description),
                 dependencies: __specs.dependencies,
-                partitions: #partitions,
+                partitions: #partitions.map_err(|e| {
+                    ::asset_core::Error::Usage(::std::format!("asset {:?}: {}", #key, e))
+                })?,
                 code_version: #code_version,
                 takes_config: __specs.config,
                 config_checks: __specs.config_checks,
@@ -414,7 +412,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("PartitionsDef :: daily (\"2024-01-01\") ?"),
+            out.contains("PartitionsDef :: daily (\"2024-01-01\")"),
             "{out}"
         );
         assert!(out.contains("inventory :: submit !"), "{out}");

@@ -11,7 +11,6 @@ use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitInt, LitStr, Token};
 
-use crate::asset::day;
 use crate::diagnostics::Errors;
 
 /// The IO manager used when `io` is not given.
@@ -25,7 +24,7 @@ pub(crate) struct AssetOptions {
     /// `code_version = "..."`: an explicit code version.
     pub(crate) code_version: Option<LitStr>,
     /// `partitions = ...`: how the asset is partitioned.
-    pub(crate) partitions: Option<Partitions>,
+    pub(crate) partitions: Option<crate::asset::partitions::Partitions>,
     /// `io = "..."`: the IO manager's name.
     pub(crate) io: Option<LitStr>,
     /// `uses = [...]`: `#[versioned]` helpers folded into the code version.
@@ -64,15 +63,6 @@ pub(crate) enum Jitter {
     None,
 }
 
-/// The `partitions = ...` option.
-pub(crate) enum Partitions {
-    /// `daily("YYYY-MM-DD")`: one partition per day from that (checked) day.
-    Daily {
-        /// The first day, already checked to be a real date.
-        start: LitStr,
-    },
-}
-
 /// One option `#[asset]` understands.
 struct OptionSpec {
     /// The option's name.
@@ -100,7 +90,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
         name: "partitions",
         parse: |options, input| {
-            options.partitions = Some(partitions(input)?);
+            options.partitions = Some(crate::asset::partitions::parse(input)?);
             Ok(())
         },
     },
@@ -432,47 +422,6 @@ fn string_value(option: &str, input: ParseStream<'_>) -> syn::Result<LitStr> {
         .map_err(|e| syn::Error::new(e.span(), expected()))
 }
 
-/// The kinds of partitions, for messages.
-const PARTITION_KINDS: &str = "daily";
-
-/// `= daily("YYYY-MM-DD")`, the day checked to be a real date.
-fn partitions(input: ParseStream<'_>) -> syn::Result<Partitions> {
-    let expected = "expected `partitions = daily(\"YYYY-MM-DD\")`";
-    if !input.peek(Token![=]) {
-        return Err(input.error(expected));
-    }
-    input.parse::<Token![=]>()?;
-    let kind: Ident = input
-        .call(Ident::parse_any)
-        .map_err(|e| syn::Error::new(e.span(), expected))?;
-    match kind.to_string().as_str() {
-        "daily" => {
-            let content;
-            syn::parenthesized!(content in input);
-            let start: LitStr = content
-                .parse()
-                .map_err(|e| syn::Error::new(e.span(), expected))?;
-            if !content.is_empty() {
-                return Err(content.error(expected));
-            }
-            if !day::is_day(&start.value()) {
-                return Err(syn::Error::new(
-                    start.span(),
-                    format!(
-                        "daily partitions start {:?} is not a day (expected a real date as YYYY-MM-DD)",
-                        start.value()
-                    ),
-                ));
-            }
-            Ok(Partitions::Daily { start })
-        }
-        other => Err(syn::Error::new(
-            kind.span(),
-            format!("unknown partitions `{other}`; expected one of: {PARTITION_KINDS}"),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,10 +456,10 @@ mod tests {
             Some("7")
         );
         assert_eq!(options.io.map(|l| l.value()).as_deref(), Some("json"));
-        let Some(Partitions::Daily { start }) = options.partitions else {
+        let Some(crate::asset::partitions::Partitions::Time(time)) = options.partitions else {
             panic!("daily partitions expected");
         };
-        assert_eq!(start.value(), "2024-02-29");
+        assert_eq!(time.start.value(), "2024-02-29");
     }
 
     #[test]
@@ -608,7 +557,7 @@ mod tests {
         ));
         assert_eq!(found.len(), 3, "{found:?}");
         assert!(
-            found[1].contains("\"2024-02-30\" is not a day"),
+            found[1].contains("\"2024-02-30\" is not a date"),
             "{found:?}"
         );
         assert!(found[2].contains("expected `name = \"...\"`"), "{found:?}");
@@ -625,8 +574,10 @@ mod tests {
     #[test]
     fn unknown_partition_kind_is_refused() {
         assert_eq!(
-            messages(quote!(partitions = hourly("2024-01-01"))),
-            ["unknown partitions `hourly`; expected one of: daily"]
+            messages(quote!(partitions = yearly("2024-01-01"))),
+            [
+                "unknown partitions `yearly`; expected one of: hourly, daily, weekly, monthly, static, multi, dynamic"
+            ]
         );
     }
 
