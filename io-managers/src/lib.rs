@@ -31,7 +31,7 @@ pub use data_version::{DataVersion, data_version_of};
 pub use error::{Error, Result};
 pub use io_manager::{IoManager, StoreReceipt};
 pub use json::JsonIoManager;
-pub use location::{Location, validate_key};
+pub use location::{DIMENSION_SEPARATOR, Location, validate_key};
 pub use memory::MemoryIoManager;
 pub use parquet::{ParquetIoManager, ParquetOptions};
 pub use payload::{Payload, PayloadKind, TableData};

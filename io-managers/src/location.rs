@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
+/// Separates the dimensions of a multi-dimensional partition key
+/// (`2024-01-01|eu`); each dimension is its own folder level in storage.
+pub const DIMENSION_SEPARATOR: char = '|';
+
 /// One asset-partition in one namespace: the unit an IO manager stores.
 ///
 /// The storage path is derived from these fields alone, so the same
@@ -20,7 +24,11 @@ impl Location {
     pub fn new(asset: &str, partition: Option<&str>) -> Result<Self> {
         validate_key("asset key", asset)?;
         if let Some(p) = partition {
-            validate_key("partition key", p)?;
+            // A multi-dimensional key (`2024-01-01|eu`) is one folder level
+            // per dimension; each dimension must be a safe segment.
+            for dimension in p.split(DIMENSION_SEPARATOR) {
+                validate_key("partition key", dimension)?;
+            }
         }
         Ok(Self {
             asset: Arc::from(asset),
@@ -40,7 +48,12 @@ impl Location {
 
     /// Relative path segments under the storage root: `asset[/partition]`.
     pub fn segments(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(&*self.asset).chain(self.partition.as_deref())
+        std::iter::once(&*self.asset).chain(
+            self.partition
+                .as_deref()
+                .into_iter()
+                .flat_map(|p| p.split(DIMENSION_SEPARATOR)),
+        )
     }
 }
 
@@ -118,6 +131,18 @@ mod tests {
         let loc = Location::new("model", None).expect("valid");
         assert_eq!(loc.segments().collect::<Vec<_>>(), ["model"]);
         assert_eq!(loc.to_string(), "model");
+    }
+
+    #[test]
+    fn each_dimension_of_a_multi_key_is_its_own_segment() {
+        let loc = Location::new("sales", Some("2024-01-01|eu")).expect("valid");
+        assert_eq!(
+            loc.segments().collect::<Vec<_>>(),
+            ["sales", "2024-01-01", "eu"]
+        );
+        for bad in ["2024-01-01|", "|eu", "2024-01-01|..", "a|_tmp", "a||b"] {
+            assert!(Location::new("sales", Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]
