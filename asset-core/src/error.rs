@@ -43,8 +43,9 @@ pub enum Error {
         /// A description of its partitions.
         partitions: String,
     },
-    /// `--partition` was given but no selected asset is partitioned.
-    #[error("--partition {key:?} given, but no selected asset is partitioned")]
+    /// `--partition` (or `--from`/`--to`) was given but no selected asset
+    /// is partitioned; `key` is the flags as given.
+    #[error("{key} given, but no selected asset is partitioned")]
     PartitionNotApplicable {
         /// The key as given.
         key: String,
@@ -75,7 +76,7 @@ pub enum Error {
     },
     /// An edge joins assets whose partitions do not fit the mapping.
     #[error(
-        "asset {asset:?} ({asset_partitions}) cannot read {upstream:?} ({upstream_partitions}) partition by partition: {hint}"
+        "asset {asset:?} ({asset_partitions}) cannot read {upstream:?} ({upstream_partitions}) {hint}"
     )]
     IncompatiblePartitions {
         /// The downstream asset.
@@ -86,7 +87,8 @@ pub enum Error {
         upstream: String,
         /// Its partitions.
         upstream_partitions: String,
-        /// What to do instead.
+        /// The mapping and what to do instead (`` as `T`: read every
+        /// partition with `All<T>` ``).
         hint: String,
     },
     /// An asset names an IO manager that is not registered, or one of the wrong kind.

@@ -30,6 +30,7 @@ extern crate self as asset_core;
 
 pub mod asset;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -51,9 +52,11 @@ pub use asset::context::AssetContext;
 pub use asset::definition::{
     AssetDef, Dependency, Input, PartitionMapping, SourceLocation, StepInput,
 };
+pub use asset::mapping::{All, Latest, Partitioned, Prev, Window};
 pub use asset::param::{Asset, AssetParam, ConfigValue, LoadContext, ParamSpecs};
 pub use asset::registry::Registry;
-pub use asset_macros::{Table, asset, versioned};
+pub use asset_macros::{Table, asset, asset_check, versioned};
+pub use check::{AssetCheck, CheckOutcome, CheckSeverity, DataContract};
 pub use config::{Config, ConfigError, ConfigFile, ConfigSection};
 pub use error::{AssetError, Error};
 pub use partition::{PartitionKey, PartitionsDef};
@@ -66,9 +69,10 @@ pub type Result<T, E = AssetError> = std::result::Result<T, E>;
 /// Everything an asset module needs: `use asset_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Asset, AssetContext, AssetError, AssetParam, Config, Result, Table,
-        arrow_array::RecordBatch, asset, versioned,
+        All, Asset, AssetContext, AssetError, AssetParam, Config, Latest, Prev, Result, Table,
+        Window, arrow_array::RecordBatch, asset, versioned,
     };
+    pub use crate::{CheckOutcome, DataContract, asset_check};
 }
 
 pub use arrow_array;
@@ -88,11 +92,15 @@ pub mod __private {
     };
     pub use crate::asset::registry::AssetRegistration;
     pub use crate::asset::run::{into_asset_result, run_blocking};
+    pub use crate::catalog::CheckSeverity;
+    pub use crate::check::{
+        AssetChecks, CheckOutcome, CheckRegistration, DataContract, IntoCheckOutcome,
+    };
     pub use crate::config::Config;
     pub use crate::error::AssetError;
     pub use crate::partition::PartitionsDef;
     pub use crate::retry::{Jitter, RetryPolicy};
-    pub use crate::value::rows::{rows_from_table, rows_into_table};
+    pub use crate::value::rows::{rows_from_table, rows_into_table, traced_row_fields};
     pub use crate::value::{
         batch_from_table, batch_into_table, batches_from_table, batches_into_table,
     };
@@ -119,4 +127,8 @@ mod book {
     struct Storage;
     #[doc = include_str!("../../book/src/testing.md")]
     struct Testing;
+    #[doc = include_str!("../../book/src/partitions.md")]
+    struct Partitions;
+    #[doc = include_str!("../../book/src/checks.md")]
+    struct Checks;
 }

@@ -14,7 +14,8 @@ use std::fmt;
 
 use crate::graph::AssetGraph;
 use crate::materialize::record::{InputVersion, MaterializationRecord, short};
-use crate::partition::PartitionKey;
+use crate::partition::mapping::{UpstreamKeys, upstream_keys};
+use crate::partition::{KeySpace, PartitionKey};
 
 /// An asset-partition key: asset and partition (`None` if unpartitioned).
 pub type PartKey = (String, Option<String>);
@@ -173,6 +174,8 @@ pub struct Inputs<'a> {
     pub failed: &'a HashMap<PartKey, String>,
     /// The config hash of each asset that takes configuration.
     pub config_hashes: &'a HashMap<String, String>,
+    /// What partitions exist (for the partition mappings of the inputs).
+    pub space: &'a KeySpace,
 }
 
 /// What is known now of one expected input of a materialization.
@@ -288,17 +291,14 @@ pub fn assess(
             None => reasons.push(Reason::NeverMaterialized),
             Some(record) => {
                 let config = inputs.config_hashes.get(&def.key).map(String::as_str);
-                let expected: Vec<CurrentInput<'_>> = graph
-                    .upstream_of(*asset)
+                let upstream = expected_keys(graph, *asset, partition.as_ref(), inputs.space);
+                let expected: Vec<CurrentInput<'_>> = upstream
                     .iter()
-                    .map(|&u| {
-                        let up = graph.asset(u);
-                        let p = if up.partitions.is_partitioned() {
-                            key.1
-                        } else {
-                            None
-                        };
-                        let upstream = (up.key.as_str(), p);
+                    .map(|(u, p)| {
+                        let upstream = (
+                            graph.asset(*u).key.as_str(),
+                            p.as_ref().map(PartitionKey::as_str),
+                        );
                         let current = if fresh.get(&upstream) == Some(&false) {
                             Current::WillRerun
                         } else {
@@ -346,24 +346,45 @@ fn input_name(input: &InputVersion) -> String {
 }
 
 /// The upstream asset-partitions asset `i` reads for `partition`, in
-/// dependency order.
+/// dependency order, through each parameter's partition mapping (a `Window`
+/// gives several, a `Prev` at the start of history none). A mapping that
+/// cannot be resolved gives nothing for that parameter: the record's inputs
+/// then differ, which reads as "dependencies changed".
+pub fn expected_keys(
+    graph: &AssetGraph,
+    i: usize,
+    partition: Option<&PartitionKey>,
+    space: &KeySpace,
+) -> Vec<(usize, Option<PartitionKey>)> {
+    let def = graph.asset(i);
+    let mut out = Vec::with_capacity(def.dependencies.len());
+    for (dependency, &u) in def.dependencies.iter().zip(graph.upstream_of(i)) {
+        let upstream = graph.asset(u);
+        match upstream_keys(
+            dependency.mapping,
+            &def.partitions,
+            partition,
+            &upstream.partitions,
+            space,
+        ) {
+            Ok(UpstreamKeys::Unpartitioned) => out.push((u, None)),
+            Ok(UpstreamKeys::Keys(range)) => out.extend(range.iter().map(|k| (u, Some(k)))),
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+/// [`expected_keys`] as asset and partition names.
 pub fn expected_inputs(
     graph: &AssetGraph,
     i: usize,
     partition: Option<&PartitionKey>,
+    space: &KeySpace,
 ) -> Vec<PartKey> {
-    graph
-        .upstream_of(i)
-        .iter()
-        .map(|&u| {
-            let up = graph.asset(u);
-            let p = if up.partitions.is_partitioned() {
-                partition.map(|p| p.as_str().to_owned())
-            } else {
-                None
-            };
-            (up.key.clone(), p)
-        })
+    expected_keys(graph, i, partition, space)
+        .into_iter()
+        .map(|(u, p)| (graph.asset(u).key.clone(), p.map(|p| p.as_str().to_owned())))
         .collect()
 }
 
@@ -531,6 +552,7 @@ mod tests {
             git_commit: "unknown".into(),
             schema: None,
             tag: None,
+            promoted_from: None,
         }
     }
 
@@ -558,6 +580,7 @@ mod tests {
                 latest,
                 failed,
                 config_hashes: &HashMap::new(),
+                space: &KeySpace::now(),
             },
         )
     }
@@ -649,6 +672,7 @@ mod tests {
                     latest,
                     failed: &no_failures,
                     config_hashes: &HashMap::new(),
+                    space: &KeySpace::now(),
                 },
             );
             all.into_iter()

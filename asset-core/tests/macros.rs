@@ -299,10 +299,7 @@ fn doc_comments_become_descriptions() {
 
 #[test]
 fn dependencies_follow_parameter_order_and_skip_the_context() {
-    let identity = |asset: &str| Dependency {
-        asset: asset.into(),
-        mapping: PartitionMapping::Identity,
-    };
+    let identity = |asset: &str| Dependency::new(asset, PartitionMapping::Identity);
     assert_eq!(asset("numbers").dependencies, []);
     assert_eq!(asset("doubled").dependencies, [identity("numbers")]);
     assert_eq!(
@@ -499,10 +496,7 @@ fn config_parameters_are_not_dependencies() {
     assert!(capped.takes_config);
     assert_eq!(
         capped.dependencies,
-        [Dependency {
-            asset: "numbers".into(),
-            mapping: PartitionMapping::Identity,
-        }]
+        [Dependency::new("numbers", PartitionMapping::Identity)]
     );
     assert!(!asset("numbers").takes_config);
 }

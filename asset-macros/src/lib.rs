@@ -1,5 +1,5 @@
-//! Procedural macros for `asset-core`: [`macro@asset`], [`macro@versioned`]
-//! and [`macro@Table`].
+//! Procedural macros for `asset-core`: [`macro@asset`],
+//! [`macro@asset_check`], [`macro@versioned`] and [`macro@Table`].
 //!
 //! This crate only parses and expands; the traits and types the expansions
 //! name live in `asset_core::__private`. Use the macros through `asset-core`
@@ -9,6 +9,7 @@
 //! beside the user's item left unchanged, so one mistake gives one message.
 
 mod asset;
+mod asset_check;
 mod code_version;
 mod diagnostics;
 mod git;
@@ -37,7 +38,10 @@ use proc_macro::TokenStream;
 ///   whose versions are part of the code version (see below);
 /// * `partitions = daily("YYYY-MM-DD")`: one partition per day from that day;
 /// * `io = "..."`: the IO manager that stores the value (default `"parquet"`;
-///   `"json"` stores a serde value as a document instead of a table).
+///   `"json"` stores a serde value as a document instead of a table);
+/// * `contract = path::to::function`: a function returning the
+///   `DataContract` every output must satisfy before it is published (for a
+///   `Vec<Row>` table, the row type's columns are added to it).
 ///
 /// # Code versions and helpers
 ///
@@ -77,6 +81,38 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn asset(attr: TokenStream, item: TokenStream) -> TokenStream {
     asset::expand(attr.into(), item.into()).into()
+}
+
+/// Registers a check on an asset's value, run on every output of that
+/// asset before it is published (write, audit, publish).
+///
+/// The function takes `&T`, where `T` is the type an `#[asset]` function
+/// returns (that is how the check finds its asset), and returns
+/// `CheckOutcome` or `Result<(), E>` with `E: Display`. It stays an
+/// ordinary function you can call in tests.
+///
+/// Options, comma-separated:
+///
+/// * `severity = error` (the default): a failure fails the step and
+///   publishes nothing, so the previous value stays in place;
+/// * `severity = warn`: a failure is recorded and shown, the value is
+///   published anyway;
+/// * `name = "..."`: the name results are recorded under (default: the
+///   function's name).
+///
+/// ```ignore
+/// use asset_core::prelude::*;
+///
+/// #[asset_check(severity = warn)]
+/// fn no_future_events(events: &CleanEvents) -> CheckOutcome {
+///     CheckOutcome::expect(events.0.iter().all(|e| e.day <= today()), || {
+///         "some events are in the future".into()
+///     })
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn asset_check(attr: TokenStream, item: TokenStream) -> TokenStream {
+    asset_check::expand(attr.into(), item.into()).into()
 }
 
 /// Gives a helper function a version that assets calling it fold into

@@ -48,6 +48,16 @@ fn table_impl(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     let shape = shape_of(&field.ty).ok_or_else(|| syn::Error::new_spanned(&field.ty, SHAPES))?;
     let private = quote!(::asset_core::__private);
+    // Serde rows fix their columns: contracts and downstream parameters
+    // read them off the type.
+    let row_fields = match shape {
+        Shape::Rows(row) => quote! {
+            fn row_fields() -> ::core::option::Option<::asset_core::arrow_schema::Fields> {
+                #private::traced_row_fields::<#row>()
+            }
+        },
+        Shape::Batch | Shape::Batches => quote!(),
+    };
     let (into, from) = match shape {
         Shape::Batch => (
             quote!(#private::batch_into_table(self.#member)),
@@ -77,6 +87,7 @@ fn table_impl(input: &DeriveInput) -> syn::Result<TokenStream> {
                 ) -> ::core::result::Result<Self, #private::AssetError> {
                     ::core::result::Result::Ok(Self { #member: #from? })
                 }
+                #row_fields
             }
         };
     })

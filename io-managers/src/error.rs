@@ -31,8 +31,9 @@ pub enum Error {
         /// The underlying IO error.
         source: std::io::Error,
     },
-    /// Nothing has been stored at this location yet.
-    #[error("{uri} does not exist (never materialized)")]
+    /// Nothing is stored at this location: never materialized, or its file
+    /// was removed since.
+    #[error("{uri} does not exist (never materialized, or deleted since: materialize it again)")]
     NotFound {
         /// The location's URI.
         uri: String,

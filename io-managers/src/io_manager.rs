@@ -88,4 +88,49 @@ pub trait IoManager: Send + Sync + 'static {
     /// Reads the sidecar, `None` if there is none.
     fn load_sidecar<'a>(&'a self, location: &'a Location)
     -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
+
+    /// Removes what a killed process left half-written in the place of
+    /// `location` (staged uploads) if untouched for `older_than`; returns
+    /// how many were removed. Readers never see those files; this only
+    /// reclaims their space. Pass zero only when no other process can be
+    /// writing `location` (the caller holds its lease). The default has
+    /// nothing to sweep.
+    fn sweep_staged<'a>(
+        &'a self,
+        location: &'a Location,
+        older_than: std::time::Duration,
+    ) -> BoxFuture<'a, Result<usize>> {
+        let _ = (location, older_than);
+        Box::pin(async { Ok(0) })
+    }
+
+    /// Promotes the value of `location` in the tagged namespace `tag`
+    /// (written by a `--tag` run, see
+    /// [`StorageRoot::with_tag`](crate::StorageRoot::with_tag)) into
+    /// production: the data is published at the production place with the
+    /// same atomic write as [`store`](IoManager::store) (a reader sees the
+    /// old value or the promoted one), then `sidecar` (the production
+    /// provenance record) beside it. Returns what was published. The tagged
+    /// copy stays until the tag is deleted.
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) names the tagged file if
+    /// the tag has no value there. The default refuses: the IO manager keeps
+    /// no tagged namespaces.
+    fn promote_from_tag<'a>(
+        &'a self,
+        tag: &'a str,
+        location: &'a Location,
+        sidecar: &'a [u8],
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        let _ = (tag, sidecar);
+        Box::pin(async move {
+            Err(crate::Error::Other {
+                uri: self.uri(location),
+                message: format!(
+                    "IO manager {:?} keeps no tagged values to promote",
+                    self.name()
+                ),
+            })
+        })
+    }
 }

@@ -19,6 +19,7 @@
 mod blocking;
 mod data_version;
 mod error;
+pub mod failpoint;
 mod io_manager;
 mod json;
 mod location;

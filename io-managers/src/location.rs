@@ -36,6 +36,19 @@ impl Location {
         })
     }
 
+    /// [`new`](Self::new) from shared texts: the location holds the same
+    /// handles, so many locations of one asset or one partition cost no
+    /// allocation each (a backfill plan has hundreds of thousands).
+    pub fn from_shared(asset: Arc<str>, partition: Option<Arc<str>>) -> Result<Self> {
+        validate_key("asset key", &asset)?;
+        if let Some(p) = &partition {
+            for dimension in p.split(DIMENSION_SEPARATOR) {
+                validate_key("partition key", dimension)?;
+            }
+        }
+        Ok(Self { asset, partition })
+    }
+
     /// The asset key.
     pub fn asset(&self) -> &str {
         &self.asset

@@ -322,12 +322,105 @@ impl StorageRoot {
         Ok(removed)
     }
 
+    /// [`sweep_staged_uploads`](Self::sweep_staged_uploads) for callers in
+    /// async code; returns how many files were removed.
+    ///
+    /// It runs on the calling task: listing one asset-partition's folder
+    /// (a few entries, or none at all before its first write) takes a few
+    /// microseconds, less than a trip to a blocking thread, and every step
+    /// that writes pays it.
+    pub async fn sweep_staged_uploads_async(
+        &self,
+        location: &Location,
+        older_than: std::time::Duration,
+    ) -> Result<usize> {
+        self.sweep_staged_uploads(location, older_than)
+            .map(|removed| removed.len())
+    }
+
+    /// Promotes `file_name` of `location` from the tagged namespace `tag`
+    /// into this (production) root, then publishes `sidecar` beside it:
+    /// see [`IoManager::promote_from_tag`](crate::IoManager::promote_from_tag).
+    ///
+    /// The data is copied with the store's atomic copy: locally a hard link
+    /// to a staged name renamed into place (no bytes copied; files are never
+    /// modified in place, so sharing the inode with the tagged copy is
+    /// safe), on object stores a server-side copy. Then fsync'ed if
+    /// [`with_fsync`](Self::with_fsync) is on, like a store.
+    pub async fn promote_from_tag(
+        &self,
+        tag: &str,
+        location: &Location,
+        file_name: &str,
+        sidecar: &[u8],
+    ) -> Result<crate::StoreReceipt> {
+        let tagged = self.with_tag(tag)?;
+        let from = tagged.path_for(location, file_name);
+        let to = self.path_for(location, file_name);
+        self.store
+            .copy(&from, &to)
+            .await
+            .map_err(|source| match source {
+                object_store::Error::NotFound { .. } => Error::NotFound {
+                    uri: tagged.uri(&from),
+                },
+                source => self.store_error(&to, source),
+            })?;
+        self.sync_published(&to).await?;
+        let bytes = self
+            .store
+            .head(&to)
+            .await
+            .map_err(|source| self.store_error(&to, source))?
+            .size;
+        self.put_sidecar(location, sidecar).await?;
+        Ok(crate::StoreReceipt {
+            uri: self.uri(&to),
+            // A promoted table's rows are in its provenance, not its file.
+            rows: 0,
+            bytes,
+        })
+    }
+
+    /// Deletes everything stored under the tagged namespace `tag` (see
+    /// [`with_tag`](Self::with_tag)), staged uploads included; returns how
+    /// many files were removed (0 for a tag with nothing stored).
+    pub async fn delete_tag(&self, tag: &str) -> Result<usize> {
+        let tagged = self.with_tag(tag)?;
+        if let Some(local) = &self.local {
+            let dir = local.dir.join(Self::TAGS_FOLDER).join(tag);
+            let uri = format!("file://{}", dir.display());
+            return crate::blocking::run(move || remove_tree(&dir))
+                .await
+                .unwrap_or_else(|| Err(std::io::Error::other("the removal panicked")))
+                .map_err(|e| Error::Other {
+                    uri,
+                    message: format!("cannot delete the tag's files: {e}"),
+                });
+        }
+        use futures::TryStreamExt;
+        let paths: Vec<Path> = self
+            .store
+            .list(Some(&tagged.prefix))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(|source| self.store_error(&tagged.prefix, source))?;
+        for path in &paths {
+            match self.store.delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(self.store_error(path, source)),
+            }
+        }
+        Ok(paths.len())
+    }
+
     /// Publishes the sidecar of `location` (beside its value), atomically.
     pub(crate) async fn put_sidecar(&self, location: &Location, sidecar: &[u8]) -> Result<()> {
         let path = self.path_for(location, Self::SIDECAR_FILE_NAME);
-        self.put(&path, Bytes::copy_from_slice(sidecar))
-            .await
-            .map(|_| ())
+        self.put(&path, Bytes::copy_from_slice(sidecar)).await?;
+        crate::failpoint::hit("sidecar.after_publish");
+        Ok(())
     }
 
     /// Reads the sidecar of `location`, `None` if there is none.
@@ -525,6 +618,33 @@ fn probe_writable(dir: &std::path::Path) -> Result<()> {
         .open(&probe)
         .map_err(not_writable)?;
     std::fs::remove_file(&probe).map_err(not_writable)
+}
+
+/// Removes the directory tree `dir`, returning how many files it held (0 if
+/// there is no such directory).
+fn remove_tree(dir: &std::path::Path) -> std::io::Result<usize> {
+    let mut files = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+            } else {
+                files += 1;
+            }
+        }
+    }
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(files),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(files),
+        Err(e) => Err(e),
+    }
 }
 
 /// fsyncs `file`, then every directory from its parent up to and including `root`.
@@ -838,11 +958,215 @@ mod tests {
         );
     }
 
+    fn table(seed: i64) -> crate::Payload {
+        use arrow_array::{Int64Array, RecordBatch};
+        use arrow_schema::{DataType, Field, Schema};
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from_iter_values(seed..seed + 10))],
+        )
+        .expect("batch");
+        crate::Payload::Table(crate::TableData::from(batch))
+    }
+
+    /// The `x` column of a table payload.
+    fn xs(payload: &crate::Payload) -> Vec<i64> {
+        use arrow_array::Int64Array;
+        let crate::Payload::Table(t) = payload else {
+            panic!("not a table");
+        };
+        t.batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .expect("int64")
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn promoting_a_tagged_value_publishes_its_data_then_the_given_sidecar() {
+        use crate::{IoManager, ParquetIoManager};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = StorageRoot::local(tmp.path()).expect("root");
+        let production = ParquetIoManager::new(root.clone());
+        let tagged = ParquetIoManager::new(root.with_tag("bf").expect("tag"));
+        let loc = location();
+        production.store(&loc, &table(0)).await.expect("store");
+        production
+            .store_sidecar(&loc, b"old")
+            .await
+            .expect("sidecar");
+        tagged.store(&loc, &table(100)).await.expect("store");
+        tagged
+            .store_sidecar(&loc, b"tagged")
+            .await
+            .expect("sidecar");
+
+        let receipt = production
+            .promote_from_tag("bf", &loc, b"promoted")
+            .await
+            .expect("promote");
+        assert_eq!(receipt.uri, production.uri(&loc));
+        let file = tmp.path().join("events/2024-01-01/data.parquet");
+        assert_eq!(receipt.bytes, std::fs::metadata(&file).expect("file").len());
+        assert_eq!(
+            xs(&production.load(&loc).await.expect("load")),
+            xs(&table(100))
+        );
+        assert_eq!(
+            production.load_sidecar(&loc).await.expect("sidecar"),
+            Some(b"promoted".to_vec())
+        );
+        // The tagged copy is untouched, and no staged file is left.
+        assert_eq!(
+            tagged.load_sidecar(&loc).await.expect("sidecar"),
+            Some(b"tagged".to_vec())
+        );
+        let mut names: Vec<String> = std::fs::read_dir(file.parent().expect("folder"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["_provenance.json", "data.parquet"]);
+    }
+
+    #[tokio::test]
+    async fn promoting_what_the_tag_lacks_is_not_found_and_keeps_production() {
+        use crate::{IoManager, JsonIoManager, ParquetIoManager};
+        let root = StorageRoot::memory();
+        let production = ParquetIoManager::new(root.clone());
+        let loc = location();
+        production.store(&loc, &table(0)).await.expect("store");
+        let err = production
+            .promote_from_tag("bf", &loc, b"promoted")
+            .await
+            .expect_err("nothing to promote");
+        match &err {
+            Error::NotFound { uri } => assert!(uri.contains("_tags/bf/events"), "{uri}"),
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+        assert_eq!(production.load_sidecar(&loc).await.expect("sidecar"), None);
+        assert_eq!(
+            xs(&production.load(&loc).await.expect("load")),
+            xs(&table(0)),
+            "production data is unchanged"
+        );
+        // A bad tag is refused before anything is touched.
+        let json = JsonIoManager::new(root);
+        assert!(matches!(
+            json.promote_from_tag("../x", &loc, b"s").await,
+            Err(Error::InvalidKey { what: "tag", .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn json_documents_are_promoted_too() {
+        use crate::{IoManager, JsonIoManager, Payload};
+        let root = StorageRoot::memory();
+        let tagged = JsonIoManager::new(root.with_tag("t").expect("tag"));
+        let production = JsonIoManager::new(root);
+        let loc = location();
+        let doc = Payload::Document(serde_json::json!({"a": 1}));
+        tagged.store(&loc, &doc).await.expect("store");
+        production
+            .promote_from_tag("t", &loc, b"{}")
+            .await
+            .expect("promote");
+        match production.load(&loc).await.expect("load") {
+            Payload::Document(value) => assert_eq!(value, serde_json::json!({"a": 1})),
+            _ => panic!("not a document"),
+        }
+    }
+
+    #[tokio::test]
+    async fn io_managers_without_tags_refuse_to_promote() {
+        use crate::{IoManager, MemoryIoManager, PayloadKind};
+        let io = MemoryIoManager::new("mem", PayloadKind::Table);
+        let err = io
+            .promote_from_tag("t", &location(), b"s")
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("keeps no tagged values"), "{err}");
+        assert_eq!(
+            io.sweep_staged(&location(), std::time::Duration::ZERO)
+                .await
+                .expect("sweep"),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_tag_removes_its_tree_and_nothing_else() {
+        use crate::{IoManager, ParquetIoManager};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = StorageRoot::local(tmp.path()).expect("root");
+        let production = ParquetIoManager::new(root.clone());
+        let loc = location();
+        production.store(&loc, &table(0)).await.expect("store");
+        for tag in ["a", "b"] {
+            let tagged = ParquetIoManager::new(root.with_tag(tag).expect("tag"));
+            tagged.store(&loc, &table(1)).await.expect("store");
+            tagged.store_sidecar(&loc, b"s").await.expect("sidecar");
+        }
+        // A staged upload a killed tagged run left goes too.
+        std::fs::write(
+            tmp.path().join("_tags/a/events/2024-01-01/data.parquet#7"),
+            b"partial",
+        )
+        .expect("staged");
+        assert_eq!(root.delete_tag("a").await.expect("delete"), 3);
+        assert!(!tmp.path().join("_tags/a").exists());
+        assert!(
+            tmp.path()
+                .join("_tags/b/events/2024-01-01/data.parquet")
+                .is_file()
+        );
+        assert!(production.exists(&loc).await.expect("exists"));
+        assert_eq!(root.delete_tag("a").await.expect("again"), 0);
+
+        let memory = StorageRoot::memory();
+        let tagged = ParquetIoManager::new(memory.with_tag("m").expect("tag"));
+        tagged.store(&loc, &table(1)).await.expect("store");
+        assert_eq!(memory.delete_tag("m").await.expect("delete"), 1);
+        assert!(!tagged.exists(&loc).await.expect("exists"));
+        assert!(matches!(
+            memory.delete_tag("..").await,
+            Err(Error::InvalidKey { what: "tag", .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn sweeping_through_the_io_manager_removes_only_staged_files() {
+        use crate::{IoManager, ParquetIoManager};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = ParquetIoManager::new(StorageRoot::local(tmp.path()).expect("root"));
+        let loc = location();
+        io.store(&loc, &table(0)).await.expect("store");
+        let folder = tmp.path().join("events/2024-01-01");
+        std::fs::write(folder.join("data.parquet#0"), b"partial").expect("staged");
+        std::fs::write(folder.join("_provenance.json#12"), b"{").expect("staged");
+        // Fresh files are left alone when an age is asked for...
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(io.sweep_staged(&loc, hour).await.expect("sweep"), 0);
+        // ...and removed when the caller knows nobody writes there.
+        let zero = std::time::Duration::ZERO;
+        assert_eq!(io.sweep_staged(&loc, zero).await.expect("sweep"), 2);
+        assert!(io.exists(&loc).await.expect("exists"));
+        let missing = Location::new("never", None).expect("loc");
+        assert_eq!(io.sweep_staged(&missing, zero).await.expect("sweep"), 0);
+    }
+
     #[test]
-    fn partition_keys_with_reserved_characters_stay_one_segment() {
+    fn multi_dimensional_keys_get_one_folder_level_per_dimension() {
         let root = StorageRoot::memory();
         let loc = Location::new("events", Some("2024-01-01|eu")).expect("valid");
         let path = root.path_for(&loc, "data.parquet");
-        assert_eq!(path.parts().count(), 3);
+        assert_eq!(path.as_ref(), "events/2024-01-01/eu/data.parquet");
     }
 }

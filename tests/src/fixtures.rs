@@ -130,17 +130,21 @@ async fn compute(
         .map_or(0.0, |p| p.bytes().map(f64::from).sum());
     seed += name.len() as f64;
     for upstream in &input.inputs {
-        if let Payload::Table(t) = upstream.load_one().await? {
-            // The first three values of the column, whatever the batch
-            // boundaries (a value read back from storage may be split
-            // differently from the one handed over in memory).
-            seed += t
-                .batches
-                .iter()
-                .filter_map(|b| b.column(1).as_any().downcast_ref::<Float64Array>())
-                .flat_map(|values| values.iter().flatten())
-                .take(3)
-                .sum::<f64>();
+        // Every partition the parameter reads (none for a `Prev` at the
+        // start of history, several for a `Window`).
+        for (_, payload) in upstream.load_all().await? {
+            if let Payload::Table(t) = payload {
+                // The first three values of the column, whatever the batch
+                // boundaries (a value read back from storage may be split
+                // differently from the one handed over in memory).
+                seed += t
+                    .batches
+                    .iter()
+                    .filter_map(|b| b.column(1).as_any().downcast_ref::<Float64Array>())
+                    .flat_map(|values| values.iter().flatten())
+                    .take(3)
+                    .sum::<f64>();
+            }
         }
     }
     if !behaviour.sleep.is_zero() {
@@ -161,13 +165,7 @@ async fn compute(
 
 /// Daily partitions from 2024-01-01.
 pub fn daily() -> PartitionsDef {
-    PartitionsDef::Daily {
-        start: chrono_start(),
-    }
-}
-
-fn chrono_start() -> asset_core::partition::NaiveDate {
-    asset_core::partition::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
+    PartitionsDef::daily("2024-01-01").expect("2024-01-01 is a valid start day")
 }
 
 /// A diamond with an independent branch and an unpartitioned lookup:
@@ -222,4 +220,37 @@ pub fn layered(layers: usize, width: usize, behaviour: &Behaviour) -> Vec<AssetD
         }
     }
     defs
+}
+
+/// A history of daily partitions with cross-partition mappings:
+///
+/// ```text
+/// events ─> sessions ─┬─> running_total (Prev<running_total> + sessions)
+///                     ├─> rolling (Window<sessions, 3>)
+///                     └─> report (unpartitioned, Latest<sessions>)
+/// ```
+///
+/// `running_total` is self-dependent: its partitions run in order.
+pub fn history(behaviour: &Behaviour) -> Vec<AssetDef> {
+    use asset_core::PartitionMapping;
+    let code = |mut def: AssetDef| {
+        def.code_version = format!("{}#{}", def.code_version, behaviour.code_version);
+        def
+    };
+    vec![
+        code(asset("events", &[], daily(), behaviour)),
+        code(asset("sessions", &["events"], daily(), behaviour)),
+        code(
+            asset("running_total", &["sessions"], daily(), behaviour)
+                .with_mapped_dependency("running_total", PartitionMapping::Prev),
+        ),
+        code(
+            asset("rolling", &[], daily(), behaviour)
+                .with_mapped_dependency("sessions", PartitionMapping::Window(3)),
+        ),
+        code(
+            asset("report", &[], PartitionsDef::Unpartitioned, behaviour)
+                .with_mapped_dependency("sessions", PartitionMapping::Latest),
+        ),
+    ]
 }

@@ -21,6 +21,11 @@ pub trait Codec<T> {
     fn encode(value: T) -> Result<Payload, AssetError>;
     /// Payload to value.
     fn decode(payload: Payload) -> Result<T, AssetError>;
+    /// The Arrow fields of every value, when `T`'s type fixes them
+    /// ([`Table::row_fields`]).
+    fn row_fields() -> Option<arrow_schema::Fields> {
+        None
+    }
 }
 
 /// Stores [`Table`]s.
@@ -36,6 +41,9 @@ impl<T: Table> Codec<T> for TableCodec {
             Payload::Table(t) => T::from_table(t),
             other => Err(wrong_kind(PayloadKind::Table, other.kind())),
         }
+    }
+    fn row_fields() -> Option<arrow_schema::Fields> {
+        T::row_fields()
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::partition::PartitionKey;
+use crate::partition::{PartitionKey, TimeWindow};
 
 /// The asset-partition being computed and the run it belongs to.
 ///
@@ -14,6 +14,7 @@ pub struct AssetContext {
     asset: Arc<str>,
     partition: Option<PartitionKey>,
     window_start: Option<NaiveDate>,
+    window: Option<TimeWindow>,
     run_id: Arc<str>,
     code_version: Option<Arc<str>>,
 }
@@ -30,9 +31,38 @@ impl AssetContext {
             asset: Arc::from(asset),
             partition,
             window_start,
+            window: None,
             run_id,
             code_version: None,
         }
+    }
+
+    /// The same context for a time partition whose window is `window` (the
+    /// materializer passes it; [`Self::partition_date`] becomes its local
+    /// start day).
+    pub fn with_window(mut self, window: Option<TimeWindow>) -> Self {
+        if let Some(w) = &window {
+            self.window_start = Some(w.local_start.date());
+        }
+        self.window = window;
+        self
+    }
+
+    /// For a time partition, its window: start and end as instants and in
+    /// the partitions' time zone (a daily window on a daylight-saving day
+    /// lasts 23 or 25 hours).
+    pub fn window(&self) -> Option<&TimeWindow> {
+        self.window.as_ref()
+    }
+
+    /// For a time partition, the instant its window starts.
+    pub fn window_start(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.window.as_ref().map(|w| w.start)
+    }
+
+    /// For a time partition, the instant its window ends (exclusive).
+    pub fn window_end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.window.as_ref().map(|w| w.end)
     }
 
     /// The same context for the asset's code version `version` (the
@@ -79,7 +109,8 @@ impl AssetContext {
         self.partition.as_ref().map(PartitionKey::as_str)
     }
 
-    /// For a time partition, the first day of its window.
+    /// For a time partition, the first day of its window (in the
+    /// partitions' time zone).
     pub fn partition_date(&self) -> Option<NaiveDate> {
         self.window_start
     }

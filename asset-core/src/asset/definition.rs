@@ -12,9 +12,11 @@ use io_managers::{IoManager, Location, Payload, PayloadKind};
 
 use crate::asset::context::AssetContext;
 use crate::asset::param::ConfigCheck;
+use crate::check::{AssetCheck, AssetChecks, DataContract};
 use crate::config::{ConfigError, ConfigSection};
 use crate::error::AssetError;
 use crate::partition::PartitionsDef;
+pub use crate::partition::mapping::PartitionMapping;
 use crate::retry::RetryPolicy;
 
 /// The asset's function, type-erased: inputs in, payload out.
@@ -52,6 +54,8 @@ pub struct AssetDef {
     /// How a step that fails with a transient error is retried (by
     /// default it is not).
     pub retry: RetryPolicy,
+    /// The data contract and checks its outputs must pass to be published.
+    pub checks: AssetChecks,
     /// Computes one partition.
     pub compute: ComputeFn,
 }
@@ -67,6 +71,7 @@ impl fmt::Debug for AssetDef {
             .field("io_manager", &self.io_manager)
             .field("source", &self.source)
             .field("retry", &self.retry)
+            .field("checks", &self.checks)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +98,7 @@ impl AssetDef {
             payload_kind: PayloadKind::Table,
             source: None,
             retry: RetryPolicy::none(),
+            checks: AssetChecks::default(),
             compute: Arc::new(compute),
         }
     }
@@ -105,11 +111,24 @@ impl AssetDef {
 
     /// Adds an upstream asset read partition by partition.
     pub fn with_dependency(mut self, upstream: impl Into<String>) -> Self {
-        self.dependencies.push(Dependency {
-            asset: upstream.into(),
-            mapping: PartitionMapping::Identity,
-        });
+        self.dependencies
+            .push(Dependency::new(upstream, PartitionMapping::Identity));
         self
+    }
+
+    /// Adds an upstream asset read through `mapping` (`Prev`, `Window`,
+    /// `All`, `Latest`; a mapping to the asset's own key makes it
+    /// self-dependent).
+    pub fn with_mapped_dependency(
+        self,
+        upstream: impl Into<String>,
+        mapping: PartitionMapping,
+    ) -> Self {
+        let mut def = self.with_dependency(upstream);
+        if let Some(last) = def.dependencies.last_mut() {
+            last.mapping = mapping;
+        }
+        def
     }
 
     /// Sets the partitions.
@@ -121,6 +140,18 @@ impl AssetDef {
     /// Sets the code version.
     pub fn with_code_version(mut self, version: impl Into<String>) -> Self {
         self.code_version = version.into();
+        self
+    }
+
+    /// Checks every output against `contract` before publishing it.
+    pub fn with_contract(mut self, contract: DataContract) -> Self {
+        self.checks.set_contract(contract);
+        self
+    }
+
+    /// Runs `check` on every output before publishing it.
+    pub fn with_check(mut self, check: AssetCheck) -> Self {
+        self.checks.checks.push(check);
         self
     }
 
@@ -163,43 +194,46 @@ impl AssetDef {
 }
 
 /// An edge: this asset reads `asset` through `mapping`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Two dependencies are equal when they read the same asset the same way;
+/// [`expected_fields`](Self::expected_fields) follows from the parameter's
+/// type and is not compared.
+#[derive(Debug, Clone)]
 pub struct Dependency {
     /// The upstream asset key.
     pub asset: String,
     /// Which upstream partitions one downstream partition reads.
     pub mapping: PartitionMapping,
+    /// The columns the parameter decodes the upstream's table into, when
+    /// its type fixes them (serde rows): checked against the upstream's
+    /// contract when the registry is built, before any data moves.
+    pub expected_fields: Option<arrow_schema::Fields>,
 }
 
-/// Which upstream partitions a downstream partition reads: the parameter
-/// type's wrapper (`T`, `Window<T, N>`, `Prev<T>`, `All<T>`, `Latest<T>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PartitionMapping {
-    /// `T`: the same partition, the single value of an unpartitioned
-    /// upstream, or (finer from coarser) the upstream partition whose window
-    /// contains this one's (a day reading its month).
-    Identity,
-    /// `Window<T, N>`: the `N` upstream partitions ending at this one, oldest
-    /// first (fewer at the start of history).
-    Window(u32),
-    /// `Prev<T>`: the partition before this one (none at the start of
-    /// history). `Prev` of the asset's own type makes it self-dependent.
-    Prev,
-    /// `All<T>`: every partition of the upstream, for an unpartitioned
-    /// downstream; for a coarser time-partitioned downstream, every upstream
-    /// partition inside its window (a month reading its days).
-    All,
-    /// `Latest<T>`: the newest complete partition of the upstream.
-    Latest,
-}
+impl Dependency {
+    /// Reads `asset` through `mapping`, expecting no particular columns.
+    pub fn new(asset: impl Into<String>, mapping: PartitionMapping) -> Self {
+        Self {
+            asset: asset.into(),
+            mapping,
+            expected_fields: None,
+        }
+    }
 
-impl PartitionMapping {
-    /// Whether one partition reads *other* partitions of its upstream, so
-    /// partitions must run in order when the upstream is the asset itself.
-    pub fn crosses_partitions(self) -> bool {
-        matches!(self, PartitionMapping::Window(_) | PartitionMapping::Prev)
+    /// The same edge, decoding the upstream's rows as `fields`.
+    pub fn expecting(mut self, fields: arrow_schema::Fields) -> Self {
+        self.expected_fields = Some(fields);
+        self
     }
 }
+
+impl PartialEq for Dependency {
+    fn eq(&self, other: &Self) -> bool {
+        self.asset == other.asset && self.mapping == other.mapping
+    }
+}
+
+impl Eq for Dependency {}
 
 /// A place in the source code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,18 +295,19 @@ impl StepInput {
 pub struct Input {
     pub(crate) io: Arc<dyn IoManager>,
     pub(crate) locations: Vec<Location>,
-    /// The value itself when the producer ran earlier in this run and its
-    /// output is still held in memory: no read, no decode.
-    pub(crate) preloaded: Option<Payload>,
+    /// Values already in memory, by position in `locations`: produced
+    /// earlier in this run and still held, so no read and no decode.
+    pub(crate) preloaded: Vec<Option<Payload>>,
 }
 
 impl Input {
-    /// An input reading `locations` through `io`.
+    /// An input reading `locations` through `io` (none: a `Prev` at the
+    /// start of history; several: a `Window` or `All`).
     pub fn new(io: Arc<dyn IoManager>, locations: Vec<Location>) -> Self {
         Self {
             io,
             locations,
-            preloaded: None,
+            preloaded: Vec::new(),
         }
     }
 
@@ -282,8 +317,18 @@ impl Input {
         Self {
             io,
             locations: vec![location],
-            preloaded: Some(payload),
+            preloaded: vec![Some(payload)],
         }
+    }
+
+    /// The same input with the value at position `i` of its locations
+    /// already in memory.
+    pub fn with_preloaded(mut self, i: usize, payload: Payload) -> Self {
+        if i < self.locations.len() {
+            self.preloaded.resize(self.locations.len(), None);
+            self.preloaded[i] = Some(payload);
+        }
+        self
     }
 
     /// The upstream asset-partitions this input reads.
@@ -293,15 +338,37 @@ impl Input {
 
     /// Loads the single upstream value.
     pub async fn load_one(&self) -> Result<Payload, AssetError> {
-        if let Some(payload) = &self.preloaded {
-            return Ok(payload.clone());
-        }
         let [location] = self.locations.as_slice() else {
             return Err(AssetError::msg(format!(
                 "internal error: expected one upstream partition, got {}",
                 self.locations.len()
             )));
         };
+        self.load_at(0, location).await
+    }
+
+    /// Loads every upstream value, in the order of [`locations`](Self::locations)
+    /// (a few reads in flight at once: object stores are latency-bound).
+    pub async fn load_all(&self) -> Result<Vec<(Location, Payload)>, AssetError> {
+        /// Reads in flight at once.
+        const IN_FLIGHT: usize = 8;
+        let mut loaded = Vec::with_capacity(self.locations.len());
+        for (n, chunk) in self.locations.chunks(IN_FLIGHT).enumerate() {
+            let reads = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, location)| self.load_at(n * IN_FLIGHT + i, location));
+            let payloads = futures::future::try_join_all(reads).await?;
+            loaded.extend(chunk.iter().cloned().zip(payloads));
+        }
+        Ok(loaded)
+    }
+
+    /// The value at position `i`, from memory or storage.
+    async fn load_at(&self, i: usize, location: &Location) -> Result<Payload, AssetError> {
+        if let Some(Some(payload)) = self.preloaded.get(i) {
+            return Ok(payload.clone());
+        }
         // A transient storage fault (a flaky object store) may pass on a
         // retry of the step; anything else (a missing file) will not.
         self.io.load(location).await.map_err(|e| {

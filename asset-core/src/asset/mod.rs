@@ -3,6 +3,7 @@
 pub mod codec;
 pub mod context;
 pub mod definition;
+pub mod mapping;
 pub mod param;
 pub mod registry;
 pub mod run;

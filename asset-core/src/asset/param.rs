@@ -29,6 +29,12 @@ pub trait Asset: Sized + Send + 'static {
     fn encode(self) -> Result<Payload, AssetError>;
     /// The value back from its IO manager's payload.
     fn decode(payload: Payload) -> Result<Self, AssetError>;
+    /// The Arrow fields of the value's rows when its type fixes them (a
+    /// `Vec<Row>` table): what a contract's columns default to, and what a
+    /// downstream parameter of this type expects. `None` otherwise.
+    fn row_fields() -> Option<arrow_schema::Fields> {
+        None
+    }
 }
 
 /// Checks that a configuration section fits one `Config<C>` parameter.
@@ -122,16 +128,23 @@ pub trait AssetParam: Sized + Send + 'static {
 
 impl<T: Asset> AssetParam for T {
     fn declare(specs: &mut ParamSpecs) {
-        specs.dependencies.push(Dependency {
-            asset: T::KEY.to_owned(),
-            mapping: PartitionMapping::Identity,
-        });
+        declare_dependency::<T>(specs, PartitionMapping::Identity);
     }
 
     fn load(cx: &mut LoadContext) -> BoxFuture<'static, Result<Self, AssetError>> {
         let input = cx.next_input();
         Box::pin(async move { T::decode(input?.load_one().await?) })
     }
+}
+
+/// Records an edge to `T`'s asset read through `mapping`: what every
+/// dependency parameter (`T`, `Window<T, N>`, `Prev<T>`, ...) declares.
+pub(crate) fn declare_dependency<T: Asset>(specs: &mut ParamSpecs, mapping: PartitionMapping) {
+    let dependency = Dependency::new(T::KEY, mapping);
+    specs.dependencies.push(match T::row_fields() {
+        Some(fields) => dependency.expecting(fields),
+        None => dependency,
+    });
 }
 
 /// A type a `Config<C>` parameter can hold: deserializable from a section of

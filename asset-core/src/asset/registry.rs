@@ -30,17 +30,21 @@ pub struct Registry {
 impl Registry {
     /// The assets marked `#[asset]` in every crate linked into this program.
     pub fn from_inventory() -> Result<Self, Error> {
-        let defs = inventory::iter::<AssetRegistration>
+        let mut defs = inventory::iter::<AssetRegistration>
             .into_iter()
             .map(|r| (r.build)())
             .collect::<Result<Vec<_>, _>>()?;
+        crate::check::attach_registered(&mut defs)?;
         Self::from_defs(defs)
     }
 
     /// A registry of these definitions.
     ///
     /// Refused: an invalid or duplicate key (both definitions' locations are
-    /// named), a dependency on an unknown asset, a repeated dependency.
+    /// named), a dependency on an unknown asset, a repeated dependency, a
+    /// contract or check that cannot fit (see `check::validate_schemas`:
+    /// schema mismatches between stages are found here, before any data
+    /// moves).
     pub fn from_defs(mut defs: Vec<AssetDef>) -> Result<Self, Error> {
         defs.sort_by(|a, b| a.key.cmp(&b.key));
         for pair in defs.windows(2) {
@@ -79,6 +83,7 @@ impl Registry {
                 }
             }
         }
+        crate::check::validate_schemas(&defs, &index)?;
         Ok(Self {
             assets: defs,
             index,

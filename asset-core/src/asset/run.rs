@@ -13,7 +13,7 @@ where
         Ok(r) => Ok(r),
         Err(e) if e.is_panic() => Err(AssetError::msg(format!(
             "panicked: {}",
-            panic_message(&e.into_panic())
+            panic_message(&*e.into_panic())
         ))),
         Err(e) => Err(AssetError::msg(format!("cancelled: {e}"))),
     }

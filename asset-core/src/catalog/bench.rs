@@ -192,5 +192,6 @@ fn record(
         git_commit: "0123456789abcdef0123456789abcdef01234567".into(),
         schema: Some("user_id: Int64, day: Date32, events: Int64, revenue: Float64?".into()),
         tag: None,
+        promoted_from: None,
     }
 }

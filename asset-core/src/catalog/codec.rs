@@ -8,11 +8,18 @@
 //! `schemas` and referenced by id). Strings are a LEB128 length and UTF-8
 //! bytes, options a `0`/`1` byte then the value, integers LEB128, the
 //! inputs a count then each input's asset, partition and data version.
+//!
+//! Format 2 is format 1 followed by the tag the record was promoted from
+//! (an option). Records that were not promoted keep format 1, so those
+//! written before promotion existed and those written since are the same
+//! bytes.
 
 use super::{InputVersion, MaterializationRecord};
 
 /// The format byte of the layout above.
 const FORMAT: u8 = 1;
+/// The format byte of a promoted record (format 1 plus `promoted_from`).
+const FORMAT_PROMOTED: u8 = 2;
 
 /// Encodes `record`, without its schema.
 pub(crate) fn encode(record: &MaterializationRecord) -> Vec<u8> {
@@ -24,7 +31,11 @@ pub(crate) fn encode(record: &MaterializationRecord) -> Vec<u8> {
         })
         .sum();
     let mut out = Vec::with_capacity(160 + inputs + record.uri.len());
-    out.push(FORMAT);
+    out.push(if record.promoted_from.is_some() {
+        FORMAT_PROMOTED
+    } else {
+        FORMAT
+    });
     put_str(&mut out, &record.asset);
     put_opt(&mut out, record.partition.as_deref());
     put_str(&mut out, &record.run_id);
@@ -45,6 +56,9 @@ pub(crate) fn encode(record: &MaterializationRecord) -> Vec<u8> {
     put_opt(&mut out, record.config_hash.as_deref());
     put_str(&mut out, &record.git_commit);
     put_opt(&mut out, record.tag.as_deref());
+    if record.promoted_from.is_some() {
+        put_opt(&mut out, record.promoted_from.as_deref());
+    }
     out
 }
 
@@ -55,7 +69,7 @@ pub(crate) fn decode(
 ) -> Result<MaterializationRecord, String> {
     let mut r = Reader { bytes, at: 0 };
     let format = r.byte()?;
-    if format != FORMAT {
+    if format != FORMAT && format != FORMAT_PROMOTED {
         return Err(format!("unknown record format {format}"));
     }
     let asset = r.string()?;
@@ -74,7 +88,7 @@ pub(crate) fn decode(
             data_version: r.string()?,
         });
     }
-    let record = MaterializationRecord {
+    let mut record = MaterializationRecord {
         asset,
         partition,
         run_id,
@@ -91,7 +105,11 @@ pub(crate) fn decode(
         git_commit: r.string()?,
         schema,
         tag: r.opt()?,
+        promoted_from: None,
     };
+    if format == FORMAT_PROMOTED {
+        record.promoted_from = r.opt()?;
+    }
     if r.at != bytes.len() {
         return Err(format!("{} bytes after the record", bytes.len() - r.at));
     }
@@ -203,6 +221,7 @@ mod tests {
             git_commit: "unknown".into(),
             schema: Some("x: Int64".into()),
             tag: None,
+            promoted_from: None,
         };
         let bytes = encode(&record);
         assert_eq!(decode(&bytes, record.schema.clone()).unwrap(), record);
@@ -213,5 +232,37 @@ mod tests {
         longer.push(0);
         assert!(decode(&longer, None).is_err());
         assert!(decode(&[2], None).is_err());
+        assert!(decode(&[3], None).is_err());
+    }
+
+    #[test]
+    fn promoted_records_round_trip_and_others_keep_format_one() {
+        let mut record = MaterializationRecord {
+            asset: "a".into(),
+            partition: None,
+            run_id: "r".into(),
+            code_version: "c".into(),
+            data_version: "d".into(),
+            inputs: Vec::new(),
+            uri: "file:///x".into(),
+            rows: 1,
+            bytes: 2,
+            started_at: "s".into(),
+            finished_at: "f".into(),
+            framework_version: "0.1.0".into(),
+            config_hash: None,
+            git_commit: "unknown".into(),
+            schema: None,
+            tag: None,
+            promoted_from: None,
+        };
+        let plain = encode(&record);
+        assert_eq!(plain[0], FORMAT);
+        record.promoted_from = Some("backfill".into());
+        let promoted = encode(&record);
+        assert_eq!(promoted[0], FORMAT_PROMOTED);
+        assert_eq!(decode(&promoted, None).unwrap(), record);
+        // A promoted record cut before its last field is refused.
+        assert!(decode(&promoted[..plain.len()], None).is_err());
     }
 }

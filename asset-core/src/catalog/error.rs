@@ -106,6 +106,22 @@ pub enum CatalogError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `promote` of an asset-partition the tag has no materialization of.
+    #[error(
+        "catalog {}: tag {tag:?} has no materialization of {asset}{} to promote",
+        .path.display(),
+        .partition.as_deref().map(|p| format!(" [{p}]")).unwrap_or_default()
+    )]
+    NothingToPromote {
+        /// The catalog file.
+        path: PathBuf,
+        /// The tag.
+        tag: String,
+        /// The asset key.
+        asset: String,
+        /// The partition key, if partitioned.
+        partition: Option<String>,
+    },
     /// Any other SQLite failure (disk full, IO error).
     #[error("catalog {}: {source}", .path.display())]
     Sqlite {
@@ -140,6 +156,7 @@ impl CatalogError {
             | CatalogError::DuplicateRun { path, .. }
             | CatalogError::UnknownRun { path, .. }
             | CatalogError::InvalidRecord { path, .. }
+            | CatalogError::NothingToPromote { path, .. }
             | CatalogError::Sqlite { path, .. }
             | CatalogError::WriterStopped { path } => path,
         }

@@ -33,6 +33,29 @@
 //! [`end_run`]: Catalog::end_run
 //! [`replace_all`]: Catalog::replace_all
 //! [`flush`]: Catalog::flush
+//!
+//! # Leases
+//!
+//! Two processes materializing the same selection on one catalog must not
+//! compute the same asset-partition at once. Before a stale step computes,
+//! its process takes a lease on the asset-partition
+//! ([`acquire_lease`](Catalog::acquire_lease)): a row naming the holder (its
+//! run id) and an expiry time, taken in a write transaction. Another holder
+//! waits while the lease is held, and re-decides freshness once it gets the
+//! lease (with the latest materialization the lease hands back). The holder
+//! renews the lease while the step runs and releases it after recording the
+//! materialization; release is queued behind that record, so whoever takes
+//! the lease next sees the record. A holder killed mid-step stops renewing:
+//! its lease expires and is taken over. Without a catalog there are no
+//! leases (nothing shared to take them in).
+//!
+//! # Dynamic partitions and tags
+//!
+//! Dynamic partition sets keep their keys here, in the order they were
+//! added ([`add_partitions`](Catalog::add_partitions)). Tagged namespaces
+//! (`--tag NAME` runs) are listed by [`tags`](Catalog::tags), made production
+//! one asset-partition at a time by [`promote`](Catalog::promote), and
+//! dropped by [`discard_tag`](Catalog::discard_tag).
 
 mod bench;
 mod codec;
@@ -44,6 +67,7 @@ mod tests;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -206,6 +230,73 @@ pub struct CheckResult {
     pub message: String,
     /// When it ran (RFC 3339, UTC).
     pub at: String,
+}
+
+/// A lease on an asset-partition: who is materializing it, until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseInfo {
+    /// The asset key.
+    pub asset: String,
+    /// The partition key, if partitioned.
+    pub partition: Option<String>,
+    /// The tagged namespace (`None` for production).
+    pub tag: Option<String>,
+    /// Who holds it: the run id of the materializing run.
+    pub holder: String,
+    /// When the holder first took it (RFC 3339, UTC).
+    pub acquired_at: String,
+    /// When it lapses unless renewed (RFC 3339, UTC, millisecond precision).
+    pub expires_at: String,
+}
+
+/// What [`Catalog::acquire_lease`] got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// The lease is the caller's (new, taken over from a holder whose lease
+    /// expired, or renewed because the caller already held it).
+    Acquired {
+        /// The asset-partition's latest materialization in the lease's
+        /// namespace, read in the transaction that took the lease: what
+        /// another holder recorded before releasing it is here, so the
+        /// caller can tell whether the step is still stale.
+        latest: Option<Box<MaterializationRecord>>,
+    },
+    /// Another holder has it and its lease has not expired.
+    Held(LeaseInfo),
+}
+
+/// A tagged namespace, as [`Catalog::tags`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagInfo {
+    /// The tag.
+    pub name: String,
+    /// Asset-partitions materialized in the namespace (its latest entries).
+    pub asset_partitions: u64,
+    /// Asset-partitions of the namespace whose last attempt failed.
+    pub failed: u64,
+    /// The newest run begun with this tag, if any is recorded.
+    pub last_run: Option<RunInfo>,
+}
+
+/// The production record that promoting `tagged` (the latest
+/// materialization of an asset-partition in a tagged namespace) to
+/// `production_uri` makes: the same data version, inputs, run, code, schema
+/// and times, the production uri, no tag, and
+/// [`promoted_from`](MaterializationRecord::promoted_from) naming the tag.
+///
+/// [`Catalog::promote`] records exactly this, so a caller can write the
+/// promoted sidecar before recording the promotion. A record of production
+/// (no tag) is returned unchanged but for the uri.
+pub fn promoted_record(
+    tagged: &MaterializationRecord,
+    production_uri: &str,
+) -> MaterializationRecord {
+    MaterializationRecord {
+        uri: production_uri.to_owned(),
+        tag: None,
+        promoted_from: tagged.tag.clone().or_else(|| tagged.promoted_from.clone()),
+        ..tagged.clone()
+    }
 }
 
 /// The catalog: where runs, materializations, failed attempts and check
@@ -371,4 +462,95 @@ pub trait Catalog: Send + Sync {
         &self,
         records: &mut dyn Iterator<Item = MaterializationRecord>,
     ) -> Result<u64, CatalogError>;
+
+    /// Takes the lease on an asset-partition for `holder` (a run id) for
+    /// `ttl`, in one write transaction, unless another holder's lease has
+    /// not expired ([`LeaseOutcome::Held`]). A holder asking again renews
+    /// its lease. Waits for the writes queued before it (so a release this
+    /// catalog queued earlier is seen). See the [module docs](self#leases).
+    fn acquire_lease(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LeaseOutcome, CatalogError>;
+
+    /// Extends `holder`'s lease to `ttl` from now. `false` if the holder no
+    /// longer has it (it expired and another holder took it, or it was
+    /// released): the step goes on, but another process may be computing
+    /// the same asset-partition.
+    fn renew_lease(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, CatalogError>;
+
+    /// Gives up `holder`'s lease (nothing if it does not hold it). Queued
+    /// like [`record_materialization`](Catalog::record_materialization), and
+    /// committed after everything recorded before it through this catalog:
+    /// the next holder sees the materialization the holder recorded.
+    fn release_lease(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        holder: &str,
+    ) -> Result<(), CatalogError>;
+
+    /// The leases that have not expired, by namespace, asset and partition.
+    fn leases(&self) -> Result<Vec<LeaseInfo>, CatalogError>;
+
+    /// Whether every process using this catalog runs on this machine, so a
+    /// lease whose holder's process is gone can be taken over at once
+    /// rather than after it expires. `false` by default (a catalog shared
+    /// by several machines); SQLite's WAL mode works only between processes
+    /// of one machine, so [`SqliteCatalog`] says `true`.
+    fn holders_share_this_machine(&self) -> bool {
+        false
+    }
+
+    /// Adds `keys` to the dynamic partition set `set`, after the keys it
+    /// has, in the order given; keys already there keep their place (adding
+    /// is idempotent). Returns how many were new. Every key is validated
+    /// like a storage path segment first: one bad key adds nothing
+    /// ([`CatalogError::InvalidRecord`] naming it).
+    fn add_partitions(&self, set: &str, keys: &[&str]) -> Result<u64, CatalogError>;
+
+    /// Removes `keys` from the dynamic partition set `set`; returns how many
+    /// were there. Materializations of removed keys are kept (history).
+    fn remove_partitions(&self, set: &str, keys: &[&str]) -> Result<u64, CatalogError>;
+
+    /// The keys of the dynamic partition set `set`, in the order they were
+    /// added (empty for an unknown set).
+    fn partition_keys(&self, set: &str) -> Result<Vec<String>, CatalogError>;
+
+    /// The tagged namespaces that have latest entries (materialized or
+    /// failed asset-partitions), by name. A discarded tag is not listed.
+    fn tags(&self) -> Result<Vec<TagInfo>, CatalogError>;
+
+    /// Makes the latest materialization of an asset-partition in namespace
+    /// `tag` the production latest, in one transaction: records
+    /// [`promoted_record`] of it (published at `production_uri`) and returns
+    /// it. The tag's entry stays until [`discard_tag`](Catalog::discard_tag).
+    /// [`CatalogError::NothingToPromote`] if the tag has no materialization
+    /// of it. Copy the files into production first (the catalog must never
+    /// point at a file that is not there).
+    fn promote(
+        &self,
+        tag: &str,
+        asset: &str,
+        partition: Option<&str>,
+        production_uri: &str,
+    ) -> Result<MaterializationRecord, CatalogError>;
+
+    /// Removes every latest entry (materialized or failed) of namespace
+    /// `tag`, so that it is no longer listed or read; the history, runs,
+    /// failures and check results of the tag are kept. Returns how many
+    /// entries were removed (0 for an unknown tag).
+    fn discard_tag(&self, tag: &str) -> Result<u64, CatalogError>;
 }

@@ -32,14 +32,14 @@ pub const APPLICATION_ID: i32 = 0x4146_4c57;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a catalog from version
 /// `i` to `i + 1`. Append only; never edit a released one.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this build knows (and writes).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Version 1: runs, materializations with their inputs, the latest
 /// materialization and last attempt per key, failed attempts, check results.
-const V1: &str = r#"
+pub(super) const V1: &str = r#"
 CREATE TABLE runs (
     run_id      TEXT PRIMARY KEY NOT NULL,
     started_at  TEXT NOT NULL,
@@ -140,6 +140,39 @@ CREATE TABLE check_results (
 );
 CREATE INDEX checks_by_key ON check_results (asset, partition_key, tag, id);
 CREATE INDEX checks_by_run ON check_results (run_id);
+"#;
+
+/// Version 2: leases (who is materializing an asset-partition right now),
+/// dynamic partition sets, and the tag a production materialization was
+/// promoted from.
+const V2: &str = r#"
+-- One row per asset-partition being materialized: taken before a stale step
+-- computes, renewed while it runs, deleted once its materialization is
+-- recorded. A row whose `expires_at` (Unix milliseconds, the holder's
+-- clock) has passed belongs to a holder that died and may be taken over.
+CREATE TABLE leases (
+    tag           TEXT NOT NULL,
+    asset         TEXT NOT NULL,
+    partition_key TEXT NOT NULL,
+    holder        TEXT NOT NULL,
+    acquired_at   TEXT NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    PRIMARY KEY (tag, asset, partition_key)
+) WITHOUT ROWID;
+CREATE INDEX leases_by_holder ON leases (holder);
+
+-- The keys of dynamic partition sets, in the order they were added (`id`).
+CREATE TABLE dynamic_partitions (
+    id            INTEGER PRIMARY KEY,
+    set_name      TEXT NOT NULL,
+    partition_key TEXT NOT NULL,
+    added_at      TEXT NOT NULL,
+    UNIQUE (set_name, partition_key)
+);
+CREATE INDEX dynamic_partitions_in_order ON dynamic_partitions (set_name, id);
+
+-- The tag whose materialization a production one was promoted from.
+ALTER TABLE materializations ADD COLUMN promoted_from TEXT;
 "#;
 
 /// Brings the catalog at `path` (open on `conn`) to [`SCHEMA_VERSION`], or

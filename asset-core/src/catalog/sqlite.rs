@@ -13,8 +13,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use super::codec;
 use super::error::{CatalogError, is_busy};
 use super::{
-    Catalog, CheckResult, CheckSeverity, FailureRecord, MaterializationRecord, RunInfo, RunStatus,
-    schema,
+    Catalog, CheckResult, CheckSeverity, FailureRecord, LeaseInfo, LeaseOutcome,
+    MaterializationRecord, RunInfo, RunStatus, TagInfo, promoted_record, schema,
 };
 
 /// How long SQLite itself waits for a lock before answering "busy".
@@ -116,7 +116,39 @@ impl Shared {
 struct Command {
     op: Op,
     /// Where to send the outcome; `None`: report errors at the next flush.
-    reply: Option<SyncSender<Result<(), CatalogError>>>,
+    reply: Option<SyncSender<Result<Reply, CatalogError>>>,
+}
+
+/// What a committed command answers.
+#[derive(Clone)]
+enum Reply {
+    /// Nothing to say.
+    Done,
+    /// [`Op::AcquireLease`].
+    Lease(LeaseOutcome),
+    /// [`Op::RenewLease`]: whether the holder still had the lease.
+    Renewed(bool),
+    /// How many rows the command added or removed.
+    Count(u64),
+    /// [`Op::Promote`]: the production record.
+    Promoted(Box<MaterializationRecord>),
+}
+
+/// The key of a lease, as stored (`''` for no partition or tag).
+struct LeaseKey {
+    tag: String,
+    asset: String,
+    partition: String,
+}
+
+impl LeaseKey {
+    fn new(asset: &str, partition: Option<&str>, tag: Option<&str>) -> Self {
+        LeaseKey {
+            tag: key(tag).to_owned(),
+            asset: asset.to_owned(),
+            partition: key(partition).to_owned(),
+        }
+    }
 }
 
 enum Op {
@@ -128,6 +160,38 @@ enum Op {
         run_id: String,
         status: RunStatus,
         finished_at: String,
+    },
+    AcquireLease {
+        key: LeaseKey,
+        holder: String,
+        ttl: Duration,
+    },
+    RenewLease {
+        key: LeaseKey,
+        holder: String,
+        ttl: Duration,
+    },
+    ReleaseLease {
+        key: LeaseKey,
+        holder: String,
+    },
+    AddPartitions {
+        set: String,
+        keys: Vec<String>,
+        added_at: String,
+    },
+    RemovePartitions {
+        set: String,
+        keys: Vec<String>,
+    },
+    Promote {
+        tag: String,
+        asset: String,
+        partition: Option<String>,
+        uri: String,
+    },
+    DiscardTag {
+        tag: String,
     },
 }
 
@@ -230,7 +294,7 @@ impl SqliteCatalog {
     }
 
     /// Queues a write; with `wait`, waits for its outcome.
-    fn submit(&self, op: Op, wait: bool) -> Result<(), CatalogError> {
+    fn submit(&self, op: Op, wait: bool) -> Result<Reply, CatalogError> {
         let stopped = || CatalogError::WriterStopped {
             path: self.path.clone(),
         };
@@ -245,8 +309,57 @@ impl SqliteCatalog {
         sender.send(Command { op, reply }).map_err(|_| stopped())?;
         match outcome {
             Some(rx) => rx.recv().map_err(|_| stopped())?,
-            None => Ok(()),
+            None => Ok(Reply::Done),
         }
+    }
+
+    /// Queues a write and waits for its outcome, expecting a count.
+    fn submit_count(&self, op: Op) -> Result<u64, CatalogError> {
+        match self.submit(op, true)? {
+            Reply::Count(n) => Ok(n),
+            _ => Err(self.unexpected_reply()),
+        }
+    }
+
+    /// The writer answered a command with another command's kind of reply
+    /// (a bug): reported rather than panicking.
+    fn unexpected_reply(&self) -> CatalogError {
+        CatalogError::InvalidRecord {
+            path: self.path.clone(),
+            what: "a command".into(),
+            reason: "the catalog writer gave an unexpected reply".into(),
+        }
+    }
+
+    /// Refuses a partition set name or key that is not a safe path segment
+    /// (keys become storage folders), naming it.
+    fn validate_partition_keys(&self, set: &str, keys: &[&str]) -> Result<(), CatalogError> {
+        let what = || format!("the keys of dynamic partition set {set:?}");
+        if set.is_empty() {
+            return Err(self.invalid(what(), "the set name is empty"));
+        }
+        for key in keys {
+            if let Err(e) = io_managers::validate_key("partition key", key) {
+                return Err(self.invalid(what(), &e.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a lease that could not be told apart from another.
+    fn validate_lease(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        holder: &str,
+    ) -> Result<(), CatalogError> {
+        let what = || format!("a lease on {asset}");
+        self.validate_key(what, asset, partition, tag)?;
+        if holder.is_empty() {
+            return Err(self.invalid(what(), "the holder is empty"));
+        }
+        Ok(())
     }
 
     /// Waits until every write queued so far is handled (not consuming
@@ -334,7 +447,16 @@ impl SqliteCatalog {
         for input in &record.inputs {
             self.validate_key(what, &input.asset, input.partition.as_deref(), None)?;
         }
-        Ok(())
+        match (&record.promoted_from, &record.tag) {
+            (Some(from), _) if from.is_empty() => {
+                Err(self.invalid(what(), "the tag it was promoted from is empty"))
+            }
+            (Some(_), Some(_)) => Err(self.invalid(
+                what(),
+                "a promoted record belongs to production, but it has a tag",
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -362,6 +484,7 @@ impl Catalog for SqliteCatalog {
             run.tag.as_deref(),
         )?;
         self.submit(Op::BeginRun(Box::new(run.clone())), true)
+            .map(drop)
     }
 
     fn end_run(
@@ -378,6 +501,7 @@ impl Catalog for SqliteCatalog {
             },
             true,
         )
+        .map(drop)
     }
 
     fn runs(&self, limit: usize) -> Result<Vec<RunInfo>, CatalogError> {
@@ -399,6 +523,7 @@ impl Catalog for SqliteCatalog {
     fn record_materialization(&self, record: &MaterializationRecord) -> Result<(), CatalogError> {
         self.validate_record(record)?;
         self.submit(Op::Materialization(Box::new(record.clone())), false)
+            .map(drop)
     }
 
     fn record_failure(&self, failure: &FailureRecord) -> Result<(), CatalogError> {
@@ -409,6 +534,7 @@ impl Catalog for SqliteCatalog {
             failure.tag.as_deref(),
         )?;
         self.submit(Op::Failure(Box::new(failure.clone())), false)
+            .map(drop)
     }
 
     fn record_check(&self, check: &CheckResult) -> Result<(), CatalogError> {
@@ -419,6 +545,7 @@ impl Catalog for SqliteCatalog {
             check.tag.as_deref(),
         )?;
         self.submit(Op::Check(Box::new(check.clone())), false)
+            .map(drop)
     }
 
     fn flush(&self) -> Result<(), CatalogError> {
@@ -441,23 +568,7 @@ impl Catalog for SqliteCatalog {
         partition: Option<&str>,
         tag: Option<&str>,
     ) -> Result<Option<MaterializationRecord>, CatalogError> {
-        self.read(|conn| {
-            let id: Option<i64> = conn
-                .prepare_cached(
-                    "SELECT materialization_id FROM latest
-                     WHERE tag = ?1 AND asset = ?2 AND partition_key = ?3
-                       AND materialization_id IS NOT NULL",
-                )?
-                .query_row(params![key(tag), asset, key(partition)], |r| r.get(0))
-                .optional()?;
-            match id {
-                Some(id) => conn
-                    .prepare_cached(&format!("{MAT_SELECT} WHERE m.id = ?1"))?
-                    .query_row([id], |row| Records::new(conn).decode(row))
-                    .optional(),
-                None => Ok(None),
-            }
-        })
+        self.read(|conn| read_one_latest(conn, asset, partition, tag))
     }
 
     fn latest_for_assets(
@@ -668,6 +779,162 @@ impl Catalog for SqliteCatalog {
         tx.commit().map_err(sql)?;
         Ok(count)
     }
+
+    fn acquire_lease(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LeaseOutcome, CatalogError> {
+        self.validate_lease(asset, partition, tag, holder)?;
+        let op = Op::AcquireLease {
+            key: LeaseKey::new(asset, partition, tag),
+            holder: holder.to_owned(),
+            ttl,
+        };
+        match self.submit(op, true)? {
+            Reply::Lease(outcome) => Ok(outcome),
+            _ => Err(self.unexpected_reply()),
+        }
+    }
+
+    fn renew_lease(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, CatalogError> {
+        self.validate_lease(asset, partition, tag, holder)?;
+        let op = Op::RenewLease {
+            key: LeaseKey::new(asset, partition, tag),
+            holder: holder.to_owned(),
+            ttl,
+        };
+        match self.submit(op, true)? {
+            Reply::Renewed(held) => Ok(held),
+            _ => Err(self.unexpected_reply()),
+        }
+    }
+
+    fn release_lease(
+        &self,
+        asset: &str,
+        partition: Option<&str>,
+        tag: Option<&str>,
+        holder: &str,
+    ) -> Result<(), CatalogError> {
+        self.validate_lease(asset, partition, tag, holder)?;
+        let op = Op::ReleaseLease {
+            key: LeaseKey::new(asset, partition, tag),
+            holder: holder.to_owned(),
+        };
+        self.submit(op, false).map(drop)
+    }
+
+    /// WAL mode (shared memory) works only between processes of one machine.
+    fn holders_share_this_machine(&self) -> bool {
+        true
+    }
+
+    fn leases(&self) -> Result<Vec<LeaseInfo>, CatalogError> {
+        let now = now_millis();
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT asset, partition_key, tag, holder, acquired_at, expires_at FROM leases
+                 WHERE expires_at > ?1 ORDER BY tag, asset, partition_key",
+            )?
+            .query_map([now], lease_from_row)?
+            .collect()
+        })
+    }
+
+    fn add_partitions(&self, set: &str, keys: &[&str]) -> Result<u64, CatalogError> {
+        self.validate_partition_keys(set, keys)?;
+        self.submit_count(Op::AddPartitions {
+            set: set.to_owned(),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            added_at: chrono::Utc::now().to_rfc3339(),
+        })
+    }
+
+    fn remove_partitions(&self, set: &str, keys: &[&str]) -> Result<u64, CatalogError> {
+        self.submit_count(Op::RemovePartitions {
+            set: set.to_owned(),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        })
+    }
+
+    fn partition_keys(&self, set: &str) -> Result<Vec<String>, CatalogError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT partition_key FROM dynamic_partitions WHERE set_name = ?1 ORDER BY id",
+            )?
+            .query_map([set], |r| r.get(0))?
+            .collect()
+        })
+    }
+
+    fn tags(&self) -> Result<Vec<TagInfo>, CatalogError> {
+        self.read(|conn| {
+            let mut tags: Vec<TagInfo> = conn
+                .prepare_cached(
+                    "SELECT tag, count(materialization_id), sum(failed) FROM latest
+                     WHERE tag <> '' GROUP BY tag ORDER BY tag",
+                )?
+                .query_map([], |r| {
+                    Ok(TagInfo {
+                        name: r.get(0)?,
+                        asset_partitions: r.get::<_, i64>(1)? as u64,
+                        failed: r.get::<_, Option<i64>>(2)?.unwrap_or(0) as u64,
+                        last_run: None,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut last_run = conn.prepare_cached(&format!(
+                "{RUN_SELECT} WHERE tag = ?1 ORDER BY rowid DESC LIMIT 1"
+            ))?;
+            for tag in &mut tags {
+                tag.last_run = last_run.query_row([&tag.name], run_from_row).optional()?;
+            }
+            Ok(tags)
+        })
+    }
+
+    fn promote(
+        &self,
+        tag: &str,
+        asset: &str,
+        partition: Option<&str>,
+        production_uri: &str,
+    ) -> Result<MaterializationRecord, CatalogError> {
+        self.validate_key(
+            || format!("the promotion of {asset} from tag {tag:?}"),
+            asset,
+            partition,
+            Some(tag),
+        )?;
+        let op = Op::Promote {
+            tag: tag.to_owned(),
+            asset: asset.to_owned(),
+            partition: partition.map(str::to_owned),
+            uri: production_uri.to_owned(),
+        };
+        match self.submit(op, true)? {
+            Reply::Promoted(record) => Ok(*record),
+            _ => Err(self.unexpected_reply()),
+        }
+    }
+
+    fn discard_tag(&self, tag: &str) -> Result<u64, CatalogError> {
+        self.validate_key(|| format!("tag {tag:?}"), "tag", None, Some(tag))?;
+        self.submit_count(Op::DiscardTag {
+            tag: tag.to_owned(),
+        })
+    }
 }
 
 /// Opens a connection with the catalog's settings.
@@ -746,7 +1013,7 @@ impl From<rusqlite::Error> for ApplyError {
 }
 
 /// How a batch went, per command.
-type Outcomes = Vec<Result<(), CatalogError>>;
+type Outcomes = Vec<Result<Reply, CatalogError>>;
 
 impl Writer {
     fn run(mut self, commands: Receiver<Command>, shared: Arc<Shared>) {
@@ -842,9 +1109,9 @@ impl Writer {
             let outcome = if careful {
                 let savepoint = tx.savepoint()?;
                 match apply(&savepoint, path, &command.op, schema_ids) {
-                    Ok(()) => {
+                    Ok(reply) => {
                         savepoint.commit()?;
-                        Ok(())
+                        Ok(reply)
                     }
                     Err(ApplyError::Sql(e)) if is_busy(&e) => return Err(e),
                     Err(ApplyError::Sql(e)) => {
@@ -856,12 +1123,17 @@ impl Writer {
                 }
             } else {
                 match apply(&tx, path, &command.op, schema_ids) {
-                    Ok(()) => Ok(()),
+                    Ok(reply) => Ok(reply),
                     Err(ApplyError::Sql(e)) => return Err(e),
                     Err(ApplyError::Refused(e)) => Err(e),
                 }
             };
             outcomes.push(outcome);
+        }
+        // Crash tests kill the process here: inside the transaction that
+        // records materializations, before it commits.
+        if batch.iter().any(|c| matches!(c.op, Op::Materialization(_))) {
+            io_managers::failpoint::hit("catalog.before_commit");
         }
         tx.commit()?;
         Ok(outcomes)
@@ -874,7 +1146,7 @@ fn apply(
     path: &Path,
     op: &Op,
     schema_ids: &mut HashMap<String, i64>,
-) -> Result<(), ApplyError> {
+) -> Result<Reply, ApplyError> {
     match op {
         Op::Materialization(record) => {
             insert_materialization(conn, record, schema_ids)?;
@@ -962,9 +1234,188 @@ fn apply(
                     run_id: run_id.clone(),
                 }));
             }
+            // A run that ended holds nothing any more (a step that did not
+            // release its lease, e.g. cut short, must not block others).
+            conn.prepare_cached("DELETE FROM leases WHERE holder = ?1")?
+                .execute([run_id])?;
+        }
+        Op::AcquireLease { key, holder, ttl } => {
+            return Ok(Reply::Lease(acquire_lease(conn, key, holder, *ttl)?));
+        }
+        Op::RenewLease { key, holder, ttl } => {
+            let renewed = conn
+                .prepare_cached(
+                    "UPDATE leases SET expires_at = ?5
+                     WHERE tag = ?1 AND asset = ?2 AND partition_key = ?3 AND holder = ?4",
+                )?
+                .execute(params![
+                    key.tag,
+                    key.asset,
+                    key.partition,
+                    holder,
+                    expiry(*ttl)
+                ])?;
+            return Ok(Reply::Renewed(renewed > 0));
+        }
+        Op::ReleaseLease { key, holder } => {
+            conn.prepare_cached(
+                "DELETE FROM leases
+                 WHERE tag = ?1 AND asset = ?2 AND partition_key = ?3 AND holder = ?4",
+            )?
+            .execute(params![key.tag, key.asset, key.partition, holder])?;
+        }
+        Op::AddPartitions {
+            set,
+            keys,
+            added_at,
+        } => {
+            let mut insert = conn.prepare_cached(
+                "INSERT INTO dynamic_partitions (set_name, partition_key, added_at)
+                 VALUES (?1, ?2, ?3) ON CONFLICT (set_name, partition_key) DO NOTHING",
+            )?;
+            let mut added = 0u64;
+            for key in keys {
+                added += insert.execute(params![set, key, added_at])? as u64;
+            }
+            return Ok(Reply::Count(added));
+        }
+        Op::RemovePartitions { set, keys } => {
+            let mut delete = conn.prepare_cached(
+                "DELETE FROM dynamic_partitions WHERE set_name = ?1 AND partition_key = ?2",
+            )?;
+            let mut removed = 0u64;
+            for key in keys {
+                removed += delete.execute(params![set, key])? as u64;
+            }
+            return Ok(Reply::Count(removed));
+        }
+        Op::Promote {
+            tag,
+            asset,
+            partition,
+            uri,
+        } => {
+            let Some(tagged) = read_one_latest(conn, asset, partition.as_deref(), Some(tag))?
+            else {
+                return Err(ApplyError::Refused(CatalogError::NothingToPromote {
+                    path: path.to_owned(),
+                    tag: tag.clone(),
+                    asset: asset.clone(),
+                    partition: partition.clone(),
+                }));
+            };
+            let record = promoted_record(&tagged, uri);
+            insert_materialization(conn, &record, schema_ids)?;
+            return Ok(Reply::Promoted(Box::new(record)));
+        }
+        Op::DiscardTag { tag } => {
+            let removed = conn
+                .prepare_cached("DELETE FROM latest WHERE tag = ?1")?
+                .execute([tag])?;
+            return Ok(Reply::Count(removed as u64));
         }
     }
-    Ok(())
+    Ok(Reply::Done)
+}
+
+/// Takes the lease `key` for `holder` unless another holder's has not
+/// expired; see [`Catalog::acquire_lease`].
+fn acquire_lease(
+    conn: &Connection,
+    key: &LeaseKey,
+    holder: &str,
+    ttl: Duration,
+) -> rusqlite::Result<LeaseOutcome> {
+    let now = now_millis();
+    // One statement: insert, take over an expired lease, or renew one's own;
+    // a live lease of another holder is left alone (0 rows changed).
+    let taken = conn
+        .prepare_cached(
+            "INSERT INTO leases (tag, asset, partition_key, holder, acquired_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (tag, asset, partition_key) DO UPDATE SET
+                 acquired_at = CASE WHEN leases.holder = excluded.holder
+                               THEN leases.acquired_at ELSE excluded.acquired_at END,
+                 holder = excluded.holder,
+                 expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?7",
+        )?
+        .execute(params![
+            key.tag,
+            key.asset,
+            key.partition,
+            holder,
+            chrono::Utc::now().to_rfc3339(),
+            expiry(ttl),
+            now
+        ])?;
+    if taken == 0 {
+        let held = conn
+            .prepare_cached(
+                "SELECT asset, partition_key, tag, holder, acquired_at, expires_at FROM leases
+                 WHERE tag = ?1 AND asset = ?2 AND partition_key = ?3",
+            )?
+            .query_row(params![key.tag, key.asset, key.partition], lease_from_row)?;
+        return Ok(LeaseOutcome::Held(held));
+    }
+    let latest = read_one_latest(
+        conn,
+        &key.asset,
+        unkey_ref(&key.partition),
+        unkey_ref(&key.tag),
+    )?;
+    Ok(LeaseOutcome::Acquired {
+        latest: latest.map(Box::new),
+    })
+}
+
+/// Milliseconds since the Unix epoch, by this machine's clock.
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// When a lease taken or renewed now for `ttl` expires (Unix milliseconds).
+fn expiry(ttl: Duration) -> i64 {
+    now_millis().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A lease row: asset, partition_key, tag, holder, acquired_at, expires_at.
+fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<LeaseInfo> {
+    let expires_at: i64 = row.get(5)?;
+    Ok(LeaseInfo {
+        asset: row.get(0)?,
+        partition: unkey(row.get(1)?),
+        tag: unkey(row.get(2)?),
+        holder: row.get(3)?,
+        acquired_at: row.get(4)?,
+        expires_at: chrono::DateTime::from_timestamp_millis(expires_at)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_else(|| expires_at.to_string()),
+    })
+}
+
+/// The latest materialization of one key in a namespace.
+fn read_one_latest(
+    conn: &Connection,
+    asset: &str,
+    partition: Option<&str>,
+    tag: Option<&str>,
+) -> rusqlite::Result<Option<MaterializationRecord>> {
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "SELECT materialization_id FROM latest
+             WHERE tag = ?1 AND asset = ?2 AND partition_key = ?3
+               AND materialization_id IS NOT NULL",
+        )?
+        .query_row(params![key(tag), asset, key(partition)], |r| r.get(0))
+        .optional()?;
+    match id {
+        Some(id) => conn
+            .prepare_cached(&format!("{MAT_SELECT} WHERE m.id = ?1"))?
+            .query_row([id], |row| Records::new(conn).decode(row))
+            .optional(),
+        None => Ok(None),
+    }
 }
 
 /// Inserts a materialization with its inputs and makes it its key's latest.
@@ -981,8 +1432,8 @@ fn insert_materialization(
         "INSERT INTO materializations
          (asset, partition_key, tag, run_id, code_version, data_version, uri, row_count,
           byte_count, started_at, finished_at, framework_version, config_hash, git_commit,
-          schema_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+          schema_id, promoted_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         record.asset,
@@ -1000,6 +1451,7 @@ fn insert_materialization(
         record.config_hash,
         record.git_commit,
         schema_id,
+        record.promoted_from,
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached(
@@ -1112,6 +1564,11 @@ fn key(value: Option<&str>) -> &str {
 
 /// The optional key a stored `''` stands for.
 fn unkey(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+/// [`unkey`] of a borrowed stored key.
+fn unkey_ref(value: &str) -> Option<&str> {
     (!value.is_empty()).then_some(value)
 }
 

@@ -46,6 +46,7 @@ fn record(
         git_commit: "unknown".into(),
         schema: None,
         tag: tag.map(Into::into),
+        promoted_from: None,
     }
 }
 
@@ -963,7 +964,8 @@ fn from_columns(path: &Path, asset: &str) -> Vec<MaterializationRecord> {
         .prepare(
             "SELECT m.id, m.asset, m.partition_key, m.tag, m.run_id, m.code_version,
                     m.data_version, m.uri, m.row_count, m.byte_count, m.started_at,
-                    m.finished_at, m.framework_version, m.config_hash, m.git_commit, s.text
+                    m.finished_at, m.framework_version, m.config_hash, m.git_commit, s.text,
+                    m.promoted_from
              FROM materializations m LEFT JOIN schemas s ON s.id = m.schema_id
              WHERE m.asset = ?1 ORDER BY m.id",
         )
@@ -988,6 +990,7 @@ fn from_columns(path: &Path, asset: &str) -> Vec<MaterializationRecord> {
                     config_hash: r.get(13)?,
                     git_commit: r.get(14)?,
                     schema: r.get(15)?,
+                    promoted_from: r.get(16)?,
                 },
             ))
         })
@@ -1031,7 +1034,8 @@ fn the_columns_hold_the_whole_record() {
     a.config_hash = Some("cfg".into());
     a.schema = Some("id: Int64".into());
     a.rows = u64::MAX;
-    let b = record("a", None, None, "v2", vec![]);
+    let mut b = record("a", None, None, "v2", vec![]);
+    b.promoted_from = Some("t".into());
     catalog.record_materialization(&a).unwrap();
     catalog.record_materialization(&b).unwrap();
     catalog.flush().unwrap();
@@ -1073,4 +1077,451 @@ fn a_damaged_record_is_reported_as_corrupt() {
     }
     // The others still read.
     assert!(catalog.latest("a", Some("p1"), None).unwrap().is_some());
+}
+
+fn run_info(run_id: &str, tag: Option<&str>) -> RunInfo {
+    RunInfo {
+        run_id: run_id.into(),
+        started_at: "2024-06-01T10:00:00+00:00".into(),
+        finished_at: None,
+        status: RunStatus::Running,
+        command: "materialize".into(),
+        tag: tag.map(Into::into),
+    }
+}
+
+const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn acquired(outcome: LeaseOutcome) -> Option<MaterializationRecord> {
+    match outcome {
+        LeaseOutcome::Acquired { latest } => latest.map(|r| *r),
+        LeaseOutcome::Held(held) => panic!("expected the lease, it is held: {held:?}"),
+    }
+}
+
+fn held(outcome: LeaseOutcome) -> LeaseInfo {
+    match outcome {
+        LeaseOutcome::Held(held) => held,
+        LeaseOutcome::Acquired { .. } => panic!("expected the lease to be held by another"),
+    }
+}
+
+#[test]
+fn a_lease_is_exclusive_until_released() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    let day = Some("2024-01-01");
+    assert_eq!(
+        acquired(catalog.acquire_lease("a", day, None, "run-1", TTL).unwrap()),
+        None
+    );
+    let info = held(catalog.acquire_lease("a", day, None, "run-2", TTL).unwrap());
+    assert_eq!(info.holder, "run-1");
+    assert_eq!((info.asset.as_str(), info.partition.as_deref()), ("a", day));
+    // Other keys and namespaces are independent.
+    acquired(
+        catalog
+            .acquire_lease("a", Some("2024-01-02"), None, "run-2", TTL)
+            .unwrap(),
+    );
+    acquired(
+        catalog
+            .acquire_lease("a", day, Some("bf"), "run-2", TTL)
+            .unwrap(),
+    );
+    // The holder asking again renews.
+    acquired(catalog.acquire_lease("a", day, None, "run-1", TTL).unwrap());
+    assert_eq!(catalog.leases().unwrap().len(), 3);
+
+    catalog.release_lease("a", day, None, "run-1").unwrap();
+    acquired(catalog.acquire_lease("a", day, None, "run-2", TTL).unwrap());
+    // Releasing a lease one does not hold changes nothing.
+    catalog.release_lease("a", day, None, "run-1").unwrap();
+    assert_eq!(
+        held(catalog.acquire_lease("a", day, None, "run-3", TTL).unwrap()).holder,
+        "run-2"
+    );
+}
+
+#[test]
+fn an_expired_lease_is_taken_over_and_its_holder_cannot_renew_it() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    let short = std::time::Duration::from_millis(50);
+    acquired(
+        catalog
+            .acquire_lease("a", None, None, "dead", short)
+            .unwrap(),
+    );
+    assert!(catalog.renew_lease("a", None, None, "dead", short).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(80));
+    assert!(
+        catalog.leases().unwrap().is_empty(),
+        "expired leases are not listed"
+    );
+    acquired(
+        catalog
+            .acquire_lease("a", None, None, "alive", TTL)
+            .unwrap(),
+    );
+    assert!(!catalog.renew_lease("a", None, None, "dead", TTL).unwrap());
+    assert!(catalog.renew_lease("a", None, None, "alive", TTL).unwrap());
+    let leases = catalog.leases().unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(leases[0].holder, "alive");
+    assert!(
+        leases[0].expires_at.ends_with('Z'),
+        "{}",
+        leases[0].expires_at
+    );
+}
+
+#[test]
+fn the_next_holder_sees_what_the_last_one_recorded_before_releasing() {
+    let dir = temp();
+    let path = catalog_path(dir.path());
+    let first = SqliteCatalog::open(&path).unwrap();
+    let second = SqliteCatalog::open(&path).unwrap();
+    let day = Some("2024-01-01");
+    acquired(first.acquire_lease("a", day, None, "run-1", TTL).unwrap());
+    held(second.acquire_lease("a", day, None, "run-2", TTL).unwrap());
+    let record = record("a", day, None, "dv-1", vec![]);
+    // Both queued, not flushed: the release commits after the record.
+    first.record_materialization(&record).unwrap();
+    first.release_lease("a", day, None, "run-1").unwrap();
+    let latest = loop {
+        match second.acquire_lease("a", day, None, "run-2", TTL).unwrap() {
+            LeaseOutcome::Acquired { latest } => break latest,
+            LeaseOutcome::Held(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    };
+    assert_eq!(latest.map(|r| *r), Some(record));
+}
+
+#[test]
+fn ending_a_run_frees_the_leases_it_still_holds() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    catalog.begin_run(&run_info("run-1", None)).unwrap();
+    acquired(
+        catalog
+            .acquire_lease("a", None, None, "run-1", TTL)
+            .unwrap(),
+    );
+    catalog
+        .end_run("run-1", RunStatus::Failed, "2024-06-01T10:00:02+00:00")
+        .unwrap();
+    assert!(catalog.leases().unwrap().is_empty());
+    acquired(
+        catalog
+            .acquire_lease("a", None, None, "run-2", TTL)
+            .unwrap(),
+    );
+}
+
+#[test]
+fn leases_with_empty_keys_or_holder_are_refused() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    for (partition, tag, holder) in [
+        (Some(""), None, "r"),
+        (None, Some(""), "r"),
+        (None, None, ""),
+    ] {
+        let err = catalog
+            .acquire_lease("a", partition, tag, holder, TTL)
+            .unwrap_err();
+        assert!(matches!(err, CatalogError::InvalidRecord { .. }), "{err}");
+        assert!(err.to_string().contains("lease on a"), "{err}");
+    }
+}
+
+#[test]
+fn dynamic_partitions_keep_insertion_order_and_adding_is_idempotent() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    assert!(catalog.partition_keys("customers").unwrap().is_empty());
+    assert_eq!(
+        catalog
+            .add_partitions("customers", &["zeta", "alpha", "mid"])
+            .unwrap(),
+        3
+    );
+    // Known keys keep their place; a key given twice is added once.
+    assert_eq!(
+        catalog
+            .add_partitions("customers", &["alpha", "new", "new"])
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        catalog.partition_keys("customers").unwrap(),
+        ["zeta", "alpha", "mid", "new"]
+    );
+    assert_eq!(
+        catalog
+            .remove_partitions("customers", &["alpha", "absent"])
+            .unwrap(),
+        1
+    );
+    // A removed key added again goes to the end.
+    catalog.add_partitions("customers", &["alpha"]).unwrap();
+    assert_eq!(
+        catalog.partition_keys("customers").unwrap(),
+        ["zeta", "mid", "new", "alpha"]
+    );
+    // Sets are independent.
+    catalog.add_partitions("regions", &["eu"]).unwrap();
+    assert_eq!(catalog.partition_keys("regions").unwrap(), ["eu"]);
+    assert_eq!(catalog.partition_keys("customers").unwrap().len(), 4);
+}
+
+#[test]
+fn a_bad_dynamic_partition_key_adds_nothing_and_is_named() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    for bad in ["", "../etc", "a/b", "_hidden"] {
+        let err = catalog
+            .add_partitions("customers", &["fine", bad])
+            .unwrap_err();
+        assert!(matches!(err, CatalogError::InvalidRecord { .. }), "{err}");
+        assert!(err.to_string().contains("customers"), "{err}");
+        assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+    }
+    assert!(catalog.add_partitions("", &["x"]).is_err());
+    assert!(catalog.partition_keys("customers").unwrap().is_empty());
+}
+
+#[test]
+fn tags_are_listed_with_counts_failures_and_last_run() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    catalog.begin_run(&run_info("run-a", Some("bf"))).unwrap();
+    catalog.begin_run(&run_info("run-b", Some("bf"))).unwrap();
+    for day in ["2024-01-01", "2024-01-02"] {
+        catalog
+            .record_materialization(&record("a", Some(day), Some("bf"), "dv", vec![]))
+            .unwrap();
+    }
+    catalog
+        .record_materialization(&record("a", Some("2024-01-01"), None, "dv", vec![]))
+        .unwrap();
+    catalog
+        .record_materialization(&record("b", None, Some("other"), "dv", vec![]))
+        .unwrap();
+    let mut failed = failure("c", None, 1, "2024-06-01T10:00:05+00:00");
+    failed.tag = Some("bf".into());
+    catalog.record_failure(&failed).unwrap();
+
+    let tags = catalog.tags().unwrap();
+    let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["bf", "other"]);
+    assert_eq!(tags[0].asset_partitions, 2);
+    assert_eq!(tags[0].failed, 1);
+    assert_eq!(
+        tags[0].last_run.as_ref().map(|r| r.run_id.as_str()),
+        Some("run-b")
+    );
+    assert_eq!(tags[1].asset_partitions, 1);
+    assert_eq!(tags[1].failed, 0);
+    assert_eq!(tags[1].last_run, None);
+}
+
+#[test]
+fn promoting_makes_the_tagged_latest_the_production_latest() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    let day = Some("2024-01-01");
+    let old = record("a", day, None, "dv-old", vec![]);
+    let mut tagged = record(
+        "a",
+        day,
+        Some("bf"),
+        "dv-new",
+        vec![input("up", day, "dv-up")],
+    );
+    tagged.uri = "file:///data/_tags/bf/a/2024-01-01/data.parquet".into();
+    tagged.run_id = "run-bf".into();
+    tagged.schema = Some("x: Int64".into());
+    catalog.record_materialization(&old).unwrap();
+    catalog.record_materialization(&tagged).unwrap();
+
+    let uri = "file:///data/a/2024-01-01/data.parquet";
+    let promoted = catalog.promote("bf", "a", day, uri).unwrap();
+    assert_eq!(promoted, promoted_record(&tagged, uri));
+    assert_eq!(promoted.tag, None);
+    assert_eq!(promoted.promoted_from.as_deref(), Some("bf"));
+    assert_eq!(promoted.uri, uri);
+    assert_eq!(promoted.data_version, "dv-new");
+    assert_eq!(promoted.inputs, tagged.inputs);
+    assert_eq!(promoted.run_id, "run-bf");
+    assert_eq!(
+        catalog.latest("a", day, None).unwrap(),
+        Some(promoted.clone())
+    );
+    // The tag keeps its entry; the history has all three.
+    assert_eq!(catalog.latest("a", day, Some("bf")).unwrap(), Some(tagged));
+    let history = catalog.history("a", day, 10).unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[0], promoted);
+    // Downstream lineage follows the promoted record's inputs too.
+    assert_eq!(catalog.consumers("up", day, "dv-up").unwrap().len(), 2);
+}
+
+#[test]
+fn promoting_what_a_tag_lacks_is_refused_naming_tag_and_asset() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    let before = record("a", Some("2024-01-01"), None, "dv", vec![]);
+    catalog.record_materialization(&before).unwrap();
+    let err = catalog
+        .promote("bf", "a", Some("2024-01-01"), "file:///x")
+        .unwrap_err();
+    assert!(
+        matches!(err, CatalogError::NothingToPromote { .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("\"bf\""), "{message}");
+    assert!(message.contains("a [2024-01-01]"), "{message}");
+    assert_eq!(
+        catalog.latest("a", Some("2024-01-01"), None).unwrap(),
+        Some(before)
+    );
+    assert!(catalog.promote("", "a", None, "file:///x").is_err());
+}
+
+#[test]
+fn a_promoted_record_with_a_tag_is_refused() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    let mut bad = record("a", None, Some("bf"), "dv", vec![]);
+    bad.promoted_from = Some("bf".into());
+    assert!(matches!(
+        catalog.record_materialization(&bad),
+        Err(CatalogError::InvalidRecord { .. })
+    ));
+    bad.tag = None;
+    bad.promoted_from = Some(String::new());
+    assert!(catalog.record_materialization(&bad).is_err());
+}
+
+#[test]
+fn discarding_a_tag_drops_its_latest_entries_and_keeps_history() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    for day in ["2024-01-01", "2024-01-02"] {
+        catalog
+            .record_materialization(&record("a", Some(day), Some("bf"), "dv", vec![]))
+            .unwrap();
+    }
+    let production = record("a", Some("2024-01-01"), None, "dv-p", vec![]);
+    catalog.record_materialization(&production).unwrap();
+    let mut failed = failure("b", None, 1, "2024-06-01T10:00:05+00:00");
+    failed.tag = Some("bf".into());
+    catalog.record_failure(&failed).unwrap();
+
+    assert_eq!(catalog.discard_tag("bf").unwrap(), 3);
+    assert!(catalog.tags().unwrap().is_empty());
+    assert_eq!(
+        catalog.latest("a", Some("2024-01-01"), Some("bf")).unwrap(),
+        None
+    );
+    assert!(
+        catalog
+            .latest_for_assets(&["a"], Some("bf"))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        catalog
+            .failed_for_assets(&["b"], Some("bf"))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        catalog.latest("a", Some("2024-01-01"), None).unwrap(),
+        Some(production)
+    );
+    assert_eq!(catalog.history("a", None, 10).unwrap().len(), 3);
+    assert_eq!(
+        catalog.failures("b", None, Some("bf"), 10).unwrap().len(),
+        1
+    );
+    assert_eq!(catalog.discard_tag("bf").unwrap(), 0);
+    assert!(catalog.discard_tag("").is_err());
+}
+
+#[test]
+fn a_version_one_catalog_is_migrated_and_keeps_its_records() {
+    let dir = temp();
+    let path = catalog_path(dir.path());
+    let kept = record("a", Some("2024-01-01"), None, "dv-1", vec![]);
+    {
+        // A catalog as assetflow with schema version 1 wrote it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::V1).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {}; PRAGMA user_version = 1;",
+            schema::APPLICATION_ID
+        ))
+        .unwrap();
+        conn.execute(
+            "INSERT INTO materializations
+             (asset, partition_key, tag, run_id, code_version, data_version, uri, row_count,
+              byte_count, started_at, finished_at, framework_version, config_hash,
+              git_commit, schema_id)
+             VALUES ('a', '2024-01-01', '', ?1, ?2, ?3, ?4, 10, 100, ?5, ?6, ?7, NULL, ?8, NULL)",
+            rusqlite::params![
+                kept.run_id,
+                kept.code_version,
+                kept.data_version,
+                kept.uri,
+                kept.started_at,
+                kept.finished_at,
+                kept.framework_version,
+                kept.git_commit
+            ],
+        )
+        .unwrap();
+        let id = conn.last_insert_rowid();
+        conn.execute(
+            "INSERT INTO materialization_records (materialization_id, schema_id, record)
+             VALUES (?1, NULL, ?2)",
+            rusqlite::params![id, codec::encode(&kept)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO latest (tag, asset, partition_key, materialization_id, failed)
+             VALUES ('', 'a', '2024-01-01', ?1, 0)",
+            [id],
+        )
+        .unwrap();
+    }
+    let catalog = SqliteCatalog::open(&path).unwrap();
+    assert_eq!(
+        catalog.latest("a", Some("2024-01-01"), None).unwrap(),
+        Some(kept.clone())
+    );
+    // What version 2 added works on the migrated file.
+    acquired(
+        catalog
+            .acquire_lease("a", None, None, "run-1", TTL)
+            .unwrap(),
+    );
+    catalog.add_partitions("set", &["k"]).unwrap();
+    let mut tagged = kept.clone();
+    tagged.tag = Some("bf".into());
+    catalog.record_materialization(&tagged).unwrap();
+    let promoted = catalog
+        .promote("bf", "a", Some("2024-01-01"), "file:///p")
+        .unwrap();
+    assert_eq!(from_columns(&path, "a").last(), Some(&promoted));
+    catalog.close().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 2);
 }

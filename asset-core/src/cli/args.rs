@@ -47,6 +47,18 @@ pub enum Command {
     Lineage(LineageArgs),
     /// Past materializations of an asset, with their versions.
     History(HistoryArgs),
+    /// List an asset's partition keys with their time windows; add or
+    /// remove keys of dynamic partition sets.
+    Partitions(PartitionsArgs),
+    /// List the tagged namespaces (`materialize --tag`).
+    Tags,
+    /// Make a tagged namespace's materializations production, atomically
+    /// per asset-partition.
+    Promote(TagArgs),
+    /// Drop a tagged namespace: its files and its catalog entries.
+    Discard(TagArgs),
+    /// The rows an asset's row rules rejected (its dead-letter table), with the reason.
+    Dlq(DlqArgs),
     /// Maintain the catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -70,6 +82,19 @@ pub struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `dlq`.
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    /// The asset.
+    pub asset: String,
+    /// Its partition (for partitioned assets).
+    #[arg(long, short)]
+    pub partition: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 /// Arguments of `why`.
@@ -137,8 +162,22 @@ pub struct MaterializeArgs {
     #[arg(long, short, default_value = "*")]
     pub select: String,
     /// Partition key for partitioned assets (daily: YYYY-MM-DD).
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with_all = ["from", "to"])]
     pub partition: Option<String>,
+    /// Backfill: the first partition (inclusive; with --to).
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Backfill: the last partition (inclusive; with --from).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Which independent partitions start first (dependencies between
+    /// partitions always keep them chronological).
+    #[arg(long, value_enum, default_value = "newest-first")]
+    pub order: OrderArg,
+    /// Write outputs and catalog entries into this tagged namespace instead
+    /// of production (`promote --tag` publishes them, `discard --tag` drops them).
+    #[arg(long)]
+    pub tag: Option<String>,
     /// Steps run at once (default: the number of cores).
     #[arg(long, short, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -148,4 +187,62 @@ pub struct MaterializeArgs {
     /// Show what would run, run nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `--order` of `materialize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderArg {
+    /// Newest partition first: fresh data arrives first.
+    NewestFirst,
+    /// Oldest partition first.
+    OldestFirst,
+}
+
+/// Arguments of `partitions`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct PartitionsArgs {
+    /// Add or remove keys of a dynamic partition set.
+    #[command(subcommand)]
+    pub action: Option<PartitionsAction>,
+    /// The asset whose partitions to list.
+    pub asset: Option<String>,
+    /// The first partition to list (inclusive).
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// The last partition to list (inclusive).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// At most this many keys (the newest when the range is larger).
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u64,
+}
+
+/// `partitions add|remove`.
+#[derive(Debug, Subcommand)]
+pub enum PartitionsAction {
+    /// Add keys to a dynamic partition set (`dynamic("NAME")`).
+    Add {
+        /// The set's name.
+        set: String,
+        /// The keys.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Remove keys from a dynamic partition set (their data stays).
+    Remove {
+        /// The set's name.
+        set: String,
+        /// The keys.
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+}
+
+/// Arguments of `promote` and `discard`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The tagged namespace (`materialize --tag NAME`).
+    #[arg(long)]
+    pub tag: String,
 }

@@ -8,14 +8,15 @@ use io_managers::StorageRoot;
 
 use crate::asset::registry::Registry;
 use crate::catalog::{self, SqliteCatalog};
-use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs};
-use crate::cli::rebuild;
+use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, IoManagerFactory, inspect, progress};
+use crate::cli::{dlq, partitions, rebuild, tags};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
-use crate::materialize::{IoManagers, MaterializeOptions, Materializer};
+use crate::materialize::tagged_io::TaggedIoManager;
+use crate::materialize::{IoManagers, MaterializeOptions, Materializer, PartitionOrder};
 
 /// Runs the parsed command.
 pub(super) fn run(
@@ -54,36 +55,82 @@ pub(super) fn run(
             let path = catalog_path(&root, cli.catalog.as_deref());
             rebuild::rebuild(&root, &path)
         }
-        Command::Materialize(args) => {
-            let args = args.clone();
-            // Refuse a bad selection or partition key before touching storage.
-            let selection = Selection::parse(&args.select)?;
-            crate::materialize::Plan::build(
-                &graph,
-                &selection.resolve(&graph)?,
-                args.partition.as_deref(),
-            )?;
+        Command::Partitions(args) => partitions::run(&graph, open_catalog()?.1.as_ref(), args),
+        Command::Tags => tags::list(open_catalog()?.1.as_ref()),
+        Command::Dlq(args) => {
+            let root = StorageRoot::parse(&cli.root)?;
+            dlq::dlq(&graph, &io_managers(&root, &extra_io, None)?, args)
+        }
+        Command::Promote(args) => {
             let (root, catalog) = open_catalog()?;
-            let io = extra_io
-                .iter()
-                .fold(IoManagers::defaults(&root), |io, make| io.with(make(&root)));
+            let io = io_managers(&root, &extra_io, None)?;
+            tags::promote(&graph, &io, catalog.as_ref(), &args.tag)
+        }
+        Command::Discard(args) => {
+            let (root, catalog) = open_catalog()?;
+            tags::discard(&root, catalog.as_ref(), &args.tag)
+        }
+        Command::Materialize(args) => {
+            let root = StorageRoot::parse(&cli.root)?;
+            let path = catalog_path(&root, cli.catalog.as_deref());
+            let options = materialize_options(args)?;
             let config = ConfigFile::load(&cli.config)?;
-            let materializer = Materializer::new(graph, io)
+            // Refuse a bad selection, range or key before creating anything:
+            // plan against the catalog only if it already exists.
+            let mut materializer =
+                Materializer::new(graph, IoManagers::empty()).with_config(config);
+            if path.exists() {
+                materializer = materializer.with_catalog(open_catalog()?.1);
+            }
+            materializer.plan_only(&options)?;
+            let (root, catalog) = open_catalog()?;
+            let io = io_managers(&root, &extra_io, args.tag.as_deref())?;
+            let materializer = materializer
+                .with_io_managers(io)
                 .with_catalog(catalog)
-                .with_config(config);
-            materialize(materializer, args, cli.quiet)
+                .with_tag(args.tag.as_deref());
+            materialize(materializer, options, cli.quiet)
         }
     }
 }
 
-fn materialize(
-    materializer: Materializer,
-    args: MaterializeArgs,
-    quiet: bool,
-) -> Result<ExitCode, Error> {
+/// The IO managers on `root`; for a tagged run, writing under the tag and
+/// reading through it to production.
+fn io_managers(
+    root: &StorageRoot,
+    extra_io: &[IoManagerFactory],
+    tag: Option<&str>,
+) -> Result<IoManagers, Error> {
+    let on = |root: &StorageRoot| {
+        extra_io
+            .iter()
+            .fold(IoManagers::defaults(root), |io, make| io.with(make(root)))
+    };
+    let production = on(root);
+    let Some(tag) = tag else {
+        return Ok(production);
+    };
+    let tagged = on(&root.with_tag(tag)?);
+    let mut io = IoManagers::empty();
+    for name in production.names() {
+        if let (Some(p), Some(t)) = (production.get(name), tagged.get(name)) {
+            io = io.with(Arc::new(TaggedIoManager::new(t.clone(), p.clone())));
+        }
+    }
+    Ok(io)
+}
+
+/// The run's options from `materialize`'s arguments.
+fn materialize_options(args: &MaterializeArgs) -> Result<MaterializeOptions, Error> {
     let mut options = MaterializeOptions {
         selection: Selection::parse(&args.select)?,
-        partition: args.partition,
+        partition: args.partition.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        order: match args.order {
+            OrderArg::NewestFirst => PartitionOrder::NewestFirst,
+            OrderArg::OldestFirst => PartitionOrder::OldestFirst,
+        },
         force: args.force,
         dry_run: args.dry_run,
         ..MaterializeOptions::default()
@@ -91,20 +138,32 @@ fn materialize(
     if let Some(jobs) = args.jobs {
         options.jobs = usize::from(jobs);
     }
+    Ok(options)
+}
+
+fn materialize(
+    materializer: Materializer,
+    mut options: MaterializeOptions,
+    quiet: bool,
+) -> Result<ExitCode, Error> {
     // Plan first: usage errors surface before a runtime or a bar exists.
-    let total = materializer.plan(&options)?.len();
-    let (observer, bar) = progress::observer(total, quiet || options.dry_run);
+    let plan = materializer.plan(&options)?;
+    let (observer, bar) = progress::observer(plan.len(), quiet || options.dry_run);
     options.observer = Some(observer);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.jobs.clamp(1, num_cpus::get().max(1)))
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let report = runtime.block_on(materializer.run(&options))?;
+    let report = runtime.block_on(materializer.run_plan(plan, &options))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    println!("{}", report.summary_table());
+    if report.is_backfill() {
+        println!("{}", report.summary_by_asset());
+    } else {
+        println!("{}", report.summary_table());
+    }
     Ok(if report.succeeded() {
         ExitCode::SUCCESS
     } else {

@@ -11,8 +11,9 @@ use crate::cli::table::render;
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
+use crate::materialize::key_space;
 use crate::materialize::record::short;
-use crate::partition::PartitionKey;
+use crate::partition::{KeySpace, PartitionKey};
 use crate::staleness::{self, Assessment, Inputs, PartKey, State};
 
 fn catalog_error(e: impl std::fmt::Display) -> Error {
@@ -52,14 +53,8 @@ fn steps_for(
     graph: &AssetGraph,
     assets: &[usize],
     partitions: Partitions<'_>,
+    space: &KeySpace,
 ) -> Result<Vec<(usize, Option<PartitionKey>)>, Error> {
-    if let (Some(from), Some(to)) = (partitions.from, partitions.to)
-        && from > to
-    {
-        return Err(Error::Usage(format!("--from {from} is after --to {to}")));
-    }
-    let partition = partitions.one;
-    let now = chrono::Utc::now().naive_utc();
     let mut steps = Vec::new();
     for &i in assets {
         let def = graph.asset(i);
@@ -67,22 +62,19 @@ fn steps_for(
             steps.push((i, None));
             continue;
         }
-        match partition {
-            Some(key) => steps.push((i, Some(def.partitions.validate(&def.key, key)?))),
-            None => {
-                // Range ends must be real keys of the asset.
-                for end in [partitions.from, partitions.to].into_iter().flatten() {
-                    def.partitions.validate(&def.key, end)?;
-                }
-                steps.extend(
-                    def.partitions
-                        .keys_until(now)
-                        .filter(|k| partitions.from.is_none_or(|f| k.as_str() >= f))
-                        .filter(|k| partitions.to.is_none_or(|t| k.as_str() <= t))
-                        .map(|k| (i, Some(k))),
-                )
+        let keys = match (partitions.one, partitions.from, partitions.to) {
+            (Some(key), _, _) => {
+                let key = def.partitions.validate_in(&def.key, key, space)?;
+                def.partitions
+                    .range(&def.key, key.as_str(), key.as_str(), space)?
             }
-        }
+            (None, Some(from), Some(to)) => def.partitions.range(&def.key, from, to, space)?,
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(Error::Usage("--from and --to go together".into()));
+            }
+            (None, None, None) => def.partitions.keys(space),
+        };
+        steps.extend(keys.iter().map(|k| (i, Some(k))));
     }
     Ok(steps)
 }
@@ -109,7 +101,8 @@ fn assess(
         .into_iter()
         .map(|f| ((f.asset, f.partition), f.error))
         .collect();
-    let steps = steps_for(graph, &assets, partitions)?;
+    let space = key_space(graph, catalog, &assets, chrono::Utc::now())?;
+    let steps = steps_for(graph, &assets, partitions, &space)?;
     let config_hashes: HashMap<String, String> = assets
         .iter()
         .map(|&i| graph.asset(i))
@@ -123,6 +116,7 @@ fn assess(
             latest: &latest,
             failed: &failed,
             config_hashes: &config_hashes,
+            space: &space,
         },
     );
     let wanted: std::collections::HashSet<&str> = selected
@@ -170,15 +164,23 @@ pub(super) fn status(
     let mut rows = Vec::new();
     if args.partition.is_some() {
         rows.push(
-            ["asset", "partition", "state", "reasons"]
+            ["asset", "partition", "state", "checks", "reasons"]
                 .map(String::from)
                 .to_vec(),
         );
         for a in &assessments {
+            let checks = crate::check::results::latest_results(
+                catalog,
+                &a.asset,
+                a.partition.as_deref(),
+                None,
+            )
+            .map_err(catalog_error)?;
             rows.push(vec![
                 a.asset.clone(),
                 a.partition.clone().unwrap_or_else(|| "-".into()),
                 a.state.name().into(),
+                crate::check::results::summary(&checks),
                 a.reasons
                     .iter()
                     .map(ToString::to_string)
@@ -302,7 +304,15 @@ pub(super) fn lineage(
     let i = asset_index(graph, &args.asset)?;
     let def = graph.asset(i);
     let partition = match (&args.partition, def.partitions.is_partitioned()) {
-        (Some(p), true) => Some(def.partitions.validate(&def.key, p)?.as_str().to_owned()),
+        (Some(p), true) => {
+            let space = key_space(graph, catalog, &[i], chrono::Utc::now())?;
+            Some(
+                def.partitions
+                    .validate_in(&def.key, p, &space)?
+                    .as_str()
+                    .to_owned(),
+            )
+        }
         (Some(p), false) => {
             return Err(Error::Usage(format!(
                 "asset {:?} is not partitioned, but --partition {p:?} was given",

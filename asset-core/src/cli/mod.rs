@@ -11,10 +11,13 @@
 
 mod args;
 mod commands;
+mod dlq;
 mod inspect;
+mod partitions;
 mod progress;
 mod rebuild;
-mod table;
+pub(crate) mod table;
+mod tags;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -32,9 +32,9 @@ pub(super) fn init_logging(verbose: u8, quiet: bool) {
 pub(super) fn observer(total: usize, quiet: bool) -> (Observer, Option<ProgressBar>) {
     if !quiet && std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {elapsed}  {msg}")
-        {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} steps  {elapsed} elapsed, ~{eta} left  {msg}",
+        ) {
             bar.set_style(style);
         }
         let handle = bar.clone();

@@ -2,7 +2,7 @@
 
 /// Left-aligned columns separated by two spaces; the last column is not
 /// padded. The first row is the header.
-pub(super) fn render(rows: &[Vec<String>]) -> String {
+pub(crate) fn render(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0usize; columns];
     for row in rows {

@@ -1,18 +1,26 @@
 //! The asset graph: a petgraph DAG over the registry's assets.
 //!
 //! Built once per program run from the [`Registry`]: every dependency becomes
-//! an edge `upstream -> downstream`, a cycle is refused with its path, and
-//! every edge's partition mapping is checked against both assets' partitions.
+//! an edge `upstream -> downstream` whose partition mapping is checked
+//! against both assets' partitions ([`mapping::check`]), and a cycle is
+//! refused with its path.
+//!
+//! One kind of loop is allowed: a partitioned asset reading *its own
+//! previous partition* through `Prev<Self>` (a chronological asset, each
+//! partition starting from the one before). It orders partitions, not
+//! assets, so it is left out of the topological order and the cycle check,
+//! but it is an ordinary upstream in [`AssetGraph::upstream_of`] (and
+//! downstream in [`AssetGraph::downstream_of`]), in parameter order.
 
 mod cycle;
 pub mod selection;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::asset::definition::{AssetDef, PartitionMapping};
+use crate::asset::definition::AssetDef;
 use crate::asset::registry::Registry;
 use crate::error::Error;
-use crate::partition::PartitionsDef;
+use crate::partition::mapping;
 
 pub use selection::Selection;
 
@@ -24,6 +32,7 @@ pub struct AssetGraph {
     topological: Vec<usize>,
     upstream: Vec<Vec<usize>>,
     downstream: Vec<Vec<usize>>,
+    self_dependent: Vec<bool>,
 }
 
 impl AssetGraph {
@@ -34,6 +43,7 @@ impl AssetGraph {
         let nodes: Vec<NodeIndex> = (0..n).map(|i| graph.add_node(i)).collect();
         let mut upstream = vec![Vec::new(); n];
         let mut downstream = vec![Vec::new(); n];
+        let mut self_dependent = vec![false; n];
         for (i, def) in registry.assets().iter().enumerate() {
             for dep in &def.dependencies {
                 let Some(u) = registry.index_of(&dep.asset) else {
@@ -42,8 +52,28 @@ impl AssetGraph {
                         dependency: dep.asset.clone(),
                     });
                 };
-                check_mapping(def, &registry.assets()[u], dep.mapping)?;
-                graph.add_edge(nodes[u], nodes[i], ());
+                let up = &registry.assets()[u];
+                let is_self = u == i;
+                if is_self && !dep.mapping.crosses_partitions() {
+                    // Reading its own partition: a cycle like any other.
+                    return Err(Error::Cycle {
+                        path: vec![def.key.clone(), def.key.clone()],
+                    });
+                }
+                mapping::check(dep.mapping, &def.partitions, &up.partitions, is_self).map_err(
+                    |hint| Error::IncompatiblePartitions {
+                        asset: def.key.clone(),
+                        asset_partitions: def.partitions.describe(),
+                        upstream: up.key.clone(),
+                        upstream_partitions: up.partitions.describe(),
+                        hint: format!("as `{}`: {hint}", dep.mapping),
+                    },
+                )?;
+                if is_self {
+                    self_dependent[i] = true;
+                } else {
+                    graph.add_edge(nodes[u], nodes[i], ());
+                }
                 upstream[i].push(u);
                 downstream[u].push(i);
             }
@@ -64,6 +94,7 @@ impl AssetGraph {
             topological,
             upstream,
             downstream,
+            self_dependent,
         })
     }
 
@@ -77,19 +108,28 @@ impl AssetGraph {
         &self.registry.assets()[i]
     }
 
-    /// Asset indices in a topological order (every upstream before its downstream).
+    /// Asset indices in a topological order (every upstream before its
+    /// downstream; an asset's own previous partitions do not count).
     pub fn topological_order(&self) -> &[usize] {
         &self.topological
     }
 
-    /// Direct upstream assets of `i` (one per dependency, in parameter order).
+    /// Direct upstream assets of `i`: one per dependency, in parameter order,
+    /// so it pairs with `asset(i).dependencies`. A self-dependent asset
+    /// appears in its own list.
     pub fn upstream_of(&self, i: usize) -> &[usize] {
         &self.upstream[i]
     }
 
-    /// Direct downstream assets of `i`.
+    /// Direct downstream assets of `i` (a self-dependent asset among them).
     pub fn downstream_of(&self, i: usize) -> &[usize] {
         &self.downstream[i]
+    }
+
+    /// Whether asset `i` reads its own earlier partitions (`Prev<Self>`), so
+    /// its partitions must run oldest first.
+    pub fn is_self_dependent(&self, i: usize) -> bool {
+        self.self_dependent[i]
     }
 
     /// Number of assets.
@@ -103,46 +143,10 @@ impl AssetGraph {
     }
 }
 
-/// Checks that `downstream` can read `upstream` through `mapping`.
-fn check_mapping(
-    downstream: &AssetDef,
-    upstream: &AssetDef,
-    mapping: PartitionMapping,
-) -> Result<(), Error> {
-    let incompatible = |hint: String| Error::IncompatiblePartitions {
-        asset: downstream.key.clone(),
-        asset_partitions: downstream.partitions.describe(),
-        upstream: upstream.key.clone(),
-        upstream_partitions: upstream.partitions.describe(),
-        hint,
-    };
-    match (mapping, &downstream.partitions, &upstream.partitions) {
-        // An unpartitioned upstream is one value every partition can read.
-        (PartitionMapping::Identity, _, PartitionsDef::Unpartitioned) => Ok(()),
-        (PartitionMapping::Identity, PartitionsDef::Unpartitioned, _) => Err(incompatible(
-            "an unpartitioned asset has no partition to match; partition it the same way".into(),
-        )),
-        (
-            PartitionMapping::Identity,
-            PartitionsDef::Daily { start: down },
-            PartitionsDef::Daily { start: up },
-        ) => {
-            if down < up {
-                Err(incompatible(format!(
-                    "its partitions start on {down}, before the upstream's first partition {up}"
-                )))
-            } else {
-                Ok(())
-            }
-        }
-        // The other mappings are checked by the partitions model.
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::partition::{PartitionMapping, PartitionsDef};
     use io_managers::Payload;
 
     pub(crate) fn def(key: &str, deps: &[&str]) -> AssetDef {
@@ -190,9 +194,118 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn self_dependency_is_a_cycle() {
+    fn self_dependency_through_identity_is_a_cycle() {
         let err = graph(vec![def("a", &["a"])]).expect_err("cycle");
         assert_eq!(err.to_string(), "dependency cycle: a -> a");
+        let daily = PartitionsDef::daily("2024-01-01").expect("valid");
+        let err = graph(vec![def("a", &["a"]).with_partitions(daily)]).expect_err("cycle");
+        assert_eq!(err.to_string(), "dependency cycle: a -> a");
+    }
+
+    #[test]
+    fn self_dependency_through_prev_is_accepted_and_kept_in_parameter_order() {
+        let daily = || PartitionsDef::daily("2024-01-01").expect("valid");
+        let g = graph(vec![
+            def("lookup", &[]),
+            def("events", &[]).with_partitions(daily()),
+            def("balance", &["events"])
+                .with_mapped_dependency("balance", PartitionMapping::Prev)
+                .with_dependency("lookup")
+                .with_partitions(daily()),
+        ])
+        .expect("a chronological asset is valid");
+        let index = |k: &str| g.registry().index_of(k).expect("known");
+        let balance = index("balance");
+        assert!(g.is_self_dependent(balance));
+        assert!(!g.is_self_dependent(index("events")));
+        assert_eq!(
+            g.upstream_of(balance),
+            [index("events"), balance, index("lookup")]
+        );
+        assert!(g.downstream_of(balance).contains(&balance));
+        assert_eq!(
+            g.topological_order()
+                .iter()
+                .filter(|&&i| i == balance)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn self_dependency_needs_partitions_and_prev() {
+        let err = graph(vec![
+            def("a", &[]).with_mapped_dependency("a", PartitionMapping::Prev),
+        ])
+        .expect_err("unpartitioned");
+        assert_eq!(
+            err.to_string(),
+            r#"asset "a" (unpartitioned) cannot read "a" (unpartitioned) as `Prev<T>`: an unpartitioned asset has no previous partition to read"#
+        );
+        let daily = PartitionsDef::daily("2024-01-01").expect("valid");
+        let err = graph(vec![
+            def("a", &[])
+                .with_mapped_dependency("a", PartitionMapping::Window(3))
+                .with_partitions(daily),
+        ])
+        .expect_err("a window of itself includes itself");
+        assert!(
+            err.to_string()
+                .contains("would include the partition being computed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_cycle_beside_a_self_dependency_is_still_found() {
+        let daily = || PartitionsDef::daily("2024-01-01").expect("valid");
+        let err = graph(vec![
+            def("a", &["b"])
+                .with_mapped_dependency("a", PartitionMapping::Prev)
+                .with_partitions(daily()),
+            def("b", &["a"]).with_partitions(daily()),
+        ])
+        .expect_err("a -> b -> a");
+        assert_eq!(err.to_string(), "dependency cycle: a -> b -> a");
+    }
+
+    #[test]
+    fn incompatible_mapping_names_both_assets_and_the_mapping() {
+        let hourly = PartitionsDef::hourly("2024-01-01").expect("valid");
+        let regions = PartitionsDef::static_keys(&["eu", "us"]).expect("valid");
+        let err = graph(vec![
+            def("ticks", &[]).with_partitions(hourly),
+            def("by_region", &["ticks"]).with_partitions(regions),
+        ])
+        .expect_err("hours into regions");
+        assert_eq!(
+            err.to_string(),
+            r#"asset "by_region" (static (eu, us)) cannot read "ticks" (hourly from 2024-01-01) as `T`: static and hourly partitions do not match one to one; read the newest with `Latest<T>`"#
+        );
+        let daily = PartitionsDef::daily("2024-01-01").expect("valid");
+        let err = graph(vec![
+            def("days", &[]).with_partitions(daily.clone()),
+            def("rolling", &[])
+                .with_mapped_dependency("days", PartitionMapping::Window(7))
+                .with_partitions(PartitionsDef::weekly("2024-01-01").expect("valid")),
+        ])
+        .expect_err("weeks from days through a window");
+        assert!(
+            err.to_string().contains("\"rolling\"") && err.to_string().contains("\"days\""),
+            "{err}"
+        );
+        assert!(err.to_string().contains("`Window<T, 7>`"), "{err}");
+    }
+
+    #[test]
+    fn all_and_latest_let_an_unpartitioned_asset_read_a_partitioned_one() {
+        let daily = PartitionsDef::daily("2024-01-01").expect("valid");
+        graph(vec![
+            def("events", &[]).with_partitions(daily),
+            def("model", &[]).with_mapped_dependency("events", PartitionMapping::All),
+            def("latest", &[]).with_mapped_dependency("events", PartitionMapping::Latest),
+        ])
+        .expect("valid");
     }
 
     #[test]
@@ -203,10 +316,9 @@ pub(crate) mod tests {
             def("model", &["events"]),
         ])
         .expect_err("incompatible");
-        let msg = err.to_string();
-        assert!(
-            msg.contains("\"model\"") && msg.contains("\"events\""),
-            "{msg}"
+        assert_eq!(
+            err.to_string(),
+            r#"asset "model" (unpartitioned) cannot read "events" (daily from 2024-01-01) as `T`: an unpartitioned asset has no partition to match; read every partition with `All<T>` or the newest with `Latest<T>`"#
         );
     }
 

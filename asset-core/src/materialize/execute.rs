@@ -7,7 +7,8 @@
 //! version and the inputs' data versions (so an upstream that was rerun but
 //! produced identical data does not force its downstream to recompute).
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,6 +25,7 @@ use crate::config::ConfigFile;
 use crate::graph::AssetGraph;
 use crate::materialize::Observer;
 use crate::materialize::io_set::IoManagers;
+use crate::materialize::lease;
 use crate::materialize::plan::{Plan, Step};
 use crate::materialize::record::{InputVersion, MaterializationRecord};
 use crate::materialize::report::{StepReport, StepStatus};
@@ -41,6 +43,8 @@ pub(super) struct RunSettings {
     pub catalog: Option<Arc<dyn Catalog>>,
     pub snapshot: Option<Arc<Snapshot>>,
     pub config: Arc<ConfigFile>,
+    pub tag: Option<Arc<str>>,
+    pub leases: crate::materialize::lease::LeaseSettings,
 }
 
 /// What every step task needs.
@@ -54,6 +58,8 @@ struct Shared {
     catalog: Option<Arc<dyn Catalog>>,
     snapshot: Option<Arc<Snapshot>>,
     config: Arc<ConfigFile>,
+    tag: Option<Arc<str>>,
+    leases: crate::materialize::lease::LeaseSettings,
 }
 
 /// Runs every step of `plan`; returns their reports in plan order.
@@ -74,6 +80,8 @@ pub(super) async fn execute(
         catalog: settings.catalog.clone(),
         snapshot: settings.snapshot.clone(),
         config: settings.config.clone(),
+        tag: settings.tag.clone(),
+        leases: settings.leases,
     });
     let mut waiting_on: Vec<usize> = plan
         .steps()
@@ -83,7 +91,12 @@ pub(super) async fn execute(
     let mut blocked_by: Vec<Option<String>> = vec![None; n];
     let mut produced: Vec<Option<String>> = vec![None; n];
     let mut reports: Vec<Option<StepReport>> = vec![None; n];
-    let mut ready: VecDeque<usize> = (0..n).filter(|&s| waiting_on[s] == 0).collect();
+    // Ready steps start by rank (the partition order asked for), then plan
+    // order: a min-heap.
+    let mut ready: BinaryHeap<Reverse<(u64, usize)>> = (0..n)
+        .filter(|&s| waiting_on[s] == 0)
+        .map(|s| Reverse((plan.steps()[s].rank, s)))
+        .collect();
     let mut running = JoinSet::new();
     let mut task_step = HashMap::new();
     // Each finished step: its report, its output, and the number of its
@@ -93,7 +106,9 @@ pub(super) async fn execute(
 
     loop {
         while running.len() < settings.jobs {
-            let Some(s) = ready.pop_front() else { break };
+            let Some(Reverse((_, s))) = ready.pop() else {
+                break;
+            };
             if let Some(reason) = blocked_by[s].take() {
                 finished.push((s, skipped(&shared, s, reason), None, 1));
                 continue;
@@ -179,7 +194,7 @@ pub(super) async fn execute(
                 }
                 waiting_on[d] -= 1;
                 if waiting_on[d] == 0 {
-                    ready.push_back(d);
+                    ready.push(Reverse((plan.steps()[d].rank, d)));
                 }
             }
             if let Some(observer) = &settings.observer {
@@ -291,11 +306,19 @@ async fn freshness(
                 match record {
                     Some(r) => r.data_version,
                     None => {
-                        return Err(format!(
-                            "upstream {} has not been materialized: materialize it first, or select it too (--select +{})",
-                            input.location,
-                            graph.asset(step.asset).key
-                        ));
+                        let own = graph.asset(step.asset);
+                        return Err(match (input.location.partition(), &step.partition) {
+                            // Another partition (Prev, Window): a backfill
+                            // from there brings both.
+                            (Some(theirs), Some(ours)) if theirs != ours.as_str() => format!(
+                                "upstream {} has not been materialized: backfill from it (materialize --select +{} --from {theirs} --to {ours})",
+                                input.location, own.key
+                            ),
+                            _ => format!(
+                                "upstream {} has not been materialized: materialize it first, or select it too (--select +{})",
+                                input.location, own.key
+                            ),
+                        });
                     }
                 }
             }
@@ -323,7 +346,12 @@ async fn freshness(
                     inputs,
                 });
             }
-            Ok(snap.latest.get(&key).cloned())
+            match snap.latest.get(&key) {
+                Some(record) => Ok(Some(record.clone())),
+                // Published, but the process died before the catalog
+                // committed it: the sidecar beside the data has it.
+                None => read_record(own_io.as_ref(), &step.location).await,
+            }
         }
         None => read_record(own_io.as_ref(), &step.location).await,
     };
@@ -407,7 +435,8 @@ async fn try_step(
     let started_at = chrono::Utc::now();
     let step = &shared.plan.steps()[s];
     let def = shared.graph.asset(step.asset);
-    let (reason, input_versions) = match freshness(
+    let key = part_key(&step.location);
+    let mut decided = freshness(
         &shared.graph,
         &shared.io,
         step,
@@ -416,9 +445,74 @@ async fn try_step(
         shared.snapshot.as_deref(),
         &shared.config,
     )
-    .await?
-    {
+    .await?;
+    // With a catalog, a step that will write first takes its
+    // asset-partition's lease (another process may be on it), and decides
+    // again from storage if the catalog moved on since the snapshot: see
+    // `lease.rs`. The guard renews the lease until the end of this function,
+    // then releases it behind what the step recorded.
+    let mut leased_latest = None;
+    let lease = match &shared.catalog {
+        Some(catalog)
+            if lease::needed(
+                matches!(decided, Freshness::Fresh(_)),
+                shared.snapshot.as_deref(),
+                &key,
+            ) =>
+        {
+            let target = lease::Target {
+                asset: def.key.clone(),
+                partition: step.partition.as_ref().map(|p| p.as_str().to_owned()),
+                tag: shared.tag.as_deref().map(str::to_owned),
+                name: step_name(shared, s),
+            };
+            let (guard, latest) = lease::acquire(
+                catalog.clone(),
+                shared.leases,
+                target,
+                shared.run_id.clone(),
+            )
+            .await?;
+            if lease::changed(
+                shared.snapshot.as_deref(),
+                &key,
+                shared.tag.as_deref(),
+                latest.as_ref(),
+            ) {
+                decided = freshness(
+                    &shared.graph,
+                    &shared.io,
+                    step,
+                    known,
+                    shared.force,
+                    None,
+                    &shared.config,
+                )
+                .await?;
+            }
+            leased_latest = Some(latest);
+            Some(guard)
+        }
+        _ => None,
+    };
+    let (reason, input_versions) = match decided {
         Freshness::Fresh(record) => {
+            let recorded = match &leased_latest {
+                Some(latest) => latest.as_ref().is_some_and(|l| lease::same(l, &record)),
+                None => shared
+                    .snapshot
+                    .as_ref()
+                    .is_some_and(|snapshot| snapshot.latest.contains_key(&key)),
+            };
+            if let (Some(catalog), Some(_)) = (&shared.catalog, &shared.snapshot)
+                && !recorded
+                && let Err(e) = catalog.record_materialization(&record)
+            {
+                tracing::warn!(
+                    "cannot record the recovered materialization of {} in the catalog: {e}",
+                    step_name(shared, s)
+                );
+            }
             let fresh = report(
                 shared,
                 s,
@@ -432,22 +526,41 @@ async fn try_step(
         }
         Freshness::Stale { reason, inputs } => (reason, inputs),
     };
+    lease::sweep_staged(
+        io_of(&shared.io, &def.io_manager)?.as_ref(),
+        &step.location,
+        lease.is_some(),
+    )
+    .await;
 
-    let mut inputs = Vec::with_capacity(step.inputs.len());
-    for (input, held) in step.inputs.iter().zip(held) {
-        let io = io_of(&shared.io, &shared.graph.asset(input.asset).io_manager)?.clone();
-        inputs.push(match held {
-            Some(payload) => Input::preloaded(io, input.location.clone(), payload),
-            None => Input::new(io, vec![input.location.clone()]),
-        });
+    // One input per dependency parameter, holding its upstream partitions
+    // (those still in memory from this run are handed over as they are).
+    let mut held = held;
+    let mut inputs = Vec::with_capacity(step.params.len());
+    for param in &step.params {
+        let io = io_of(&shared.io, &shared.graph.asset(param.asset).io_manager)?.clone();
+        let locations = step.inputs[param.inputs.clone()]
+            .iter()
+            .map(|i| i.location.clone())
+            .collect();
+        let mut input = Input::new(io, locations);
+        for (k, i) in param.inputs.clone().enumerate() {
+            if let Some(payload) = held.get_mut(i).and_then(Option::take) {
+                input = input.with_preloaded(k, payload);
+            }
+        }
+        inputs.push(input);
     }
     let context = AssetContext::new(
         &def.key,
         step.partition.clone(),
+        None,
+        shared.run_id.clone(),
+    )
+    .with_window(
         step.partition
             .as_ref()
-            .and_then(|p| def.partitions.window_start(p)),
-        shared.run_id.clone(),
+            .and_then(|p| def.partitions.window(p)),
     )
     .with_code_version(def.code_version.as_str());
     let config = def.takes_config.then(|| shared.config.config_for(&def.key));
@@ -497,6 +610,21 @@ async fn try_step(
     } else {
         reason
     };
+    // Write, audit, publish: contract, row rules and checks before `store`.
+    let (payload, reason) = super::audit::audit(
+        super::audit::AuditStep {
+            def,
+            location: &step.location,
+            run_id: &shared.run_id,
+            tag: shared.tag.as_deref(),
+            io: io_of(&shared.io, &def.io_manager)?,
+            catalog: shared.catalog.as_ref(),
+            snapshot: shared.snapshot.as_deref(),
+        },
+        payload,
+        reason,
+    )
+    .await?;
 
     let data_version = data_version_of(&payload)
         .map_err(|e| format!("cannot hash the output: {e}"))?
@@ -537,7 +665,8 @@ async fn try_step(
             Payload::Table(t) => Some(schema_text(&t.schema)),
             _ => None,
         },
-        tag: None,
+        tag: shared.tag.as_deref().map(str::to_owned),
+        promoted_from: None,
     };
     let sidecar = record
         .to_json()
@@ -653,7 +782,7 @@ fn record_failure(
         run_id: shared.run_id.to_string(),
         asset: shared.graph.asset(step.asset).key.clone(),
         partition: step.partition.as_ref().map(|p| p.as_str().to_owned()),
-        tag: None,
+        tag: shared.tag.as_deref().map(str::to_owned),
         attempt,
         error: error.to_owned(),
         started_at: started_at.to_rfc3339(),

@@ -1,12 +1,16 @@
 //! The materializer: plan the selected asset-partitions, run them in
 //! dependency order (concurrently up to `jobs`), record provenance, report.
 
+mod audit;
 mod execute;
 mod io_set;
+pub mod lease;
 mod plan;
 pub mod record;
 pub mod report;
 mod snapshot;
+mod summary;
+pub mod tagged_io;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,9 +19,10 @@ use crate::catalog::Catalog;
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
+use crate::partition::{KeySpace, PartitionsDef};
 
 pub use io_set::IoManagers;
-pub use plan::{Plan, Step};
+pub use plan::{ParamInputs, PartitionOrder, PartitionSelection, Plan, Step, StepInputSpec};
 pub use record::MaterializationRecord;
 pub use report::{RunReport, StepReport, StepStatus};
 
@@ -29,8 +34,16 @@ pub type Observer = Arc<dyn Fn(&StepReport) + Send + Sync>;
 pub struct MaterializeOptions {
     /// Which assets.
     pub selection: Selection,
-    /// The partition key for partitioned assets.
+    /// The partition key for partitioned assets (`--partition`).
     pub partition: Option<String>,
+    /// The first partition of a backfill (`--from`, with `to`).
+    pub from: Option<String>,
+    /// The last partition of a backfill, inclusive (`--to`, with `from`).
+    pub to: Option<String>,
+    /// Which independent partitions start first (`--order`).
+    pub order: PartitionOrder,
+    /// The time partitions are judged complete against (`None`: now).
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// At most this many steps at once.
     pub jobs: usize,
     /// Recompute even what is up to date.
@@ -53,6 +66,10 @@ impl Default for MaterializeOptions {
         Self {
             selection: Selection::all(),
             partition: None,
+            from: None,
+            to: None,
+            order: PartitionOrder::default(),
+            now: None,
             jobs: num_cpus::get().max(1),
             force: false,
             dry_run: false,
@@ -69,6 +86,8 @@ pub struct Materializer {
     io: IoManagers,
     catalog: Option<Arc<dyn Catalog>>,
     config: Arc<ConfigFile>,
+    tag: Option<Arc<str>>,
+    leases: lease::LeaseSettings,
 }
 
 impl Materializer {
@@ -79,6 +98,8 @@ impl Materializer {
             io,
             catalog: None,
             config: Arc::new(ConfigFile::empty(crate::config::CONFIG_FILE_NAME)),
+            tag: None,
+            leases: lease::LeaseSettings::from_env_or_default(),
         }
     }
 
@@ -100,6 +121,27 @@ impl Materializer {
         self
     }
 
+    /// How long leases on asset-partitions last and how long a step waits
+    /// for one another process holds (used with a catalog; see
+    /// [`lease`]). Default: [`LeaseSettings::from_env`](lease::LeaseSettings::from_env).
+    pub fn with_leases(mut self, leases: lease::LeaseSettings) -> Self {
+        self.leases = leases;
+        self
+    }
+
+    /// Records materializations in the tagged namespace `tag` (the IO
+    /// managers must write there too: see
+    /// [`TaggedIoManager`](tagged_io::TaggedIoManager)).
+    pub fn with_tag(mut self, tag: Option<&str>) -> Self {
+        self.tag = tag.map(Arc::from);
+        self
+    }
+
+    /// The tagged namespace, `None` for production.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
     /// The catalog, if any.
     pub fn catalog(&self) -> Option<&Arc<dyn Catalog>> {
         self.catalog.as_ref()
@@ -115,13 +157,38 @@ impl Materializer {
         &self.io
     }
 
+    /// Uses `io` to store and load values.
+    pub fn with_io_managers(mut self, io: IoManagers) -> Self {
+        self.io = io;
+        self
+    }
+
+    /// Checks that `options` plan: the selection, the partitions and the
+    /// configuration, without checking IO managers (for refusing bad input
+    /// before storage is opened).
+    pub fn plan_only(&self, options: &MaterializeOptions) -> Result<(), Error> {
+        self.plan_steps(options).map(drop)
+    }
+
     /// Plans the selection: steps in dependency order. Usage errors (unknown
     /// asset, bad partition key, missing IO manager) are returned here, before
     /// anything runs.
     pub fn plan(&self, options: &MaterializeOptions) -> Result<Plan, Error> {
-        let selected = options.selection.resolve(&self.graph)?;
-        let plan = Plan::build(&self.graph, &selected, options.partition.as_deref())?;
+        let plan = self.plan_steps(options)?;
         self.io.check(&self.graph, &plan)?;
+        Ok(plan)
+    }
+
+    /// [`plan`](Self::plan) without the IO managers' check.
+    fn plan_steps(&self, options: &MaterializeOptions) -> Result<Plan, Error> {
+        let selected = options.selection.resolve(&self.graph)?;
+        let partitions = PartitionSelection::from_args(
+            options.partition.as_deref(),
+            options.from.as_deref(),
+            options.to.as_deref(),
+        )?;
+        let space = self.key_space(&selected, options.now)?;
+        let plan = Plan::build(&self.graph, &selected, &partitions, &space, options.order)?;
         // A section that does not fit its asset is found before anything runs.
         for &i in &selected {
             let def = self.graph.asset(i);
@@ -132,15 +199,40 @@ impl Materializer {
         Ok(plan)
     }
 
+    /// What partitions exist for the assets of `selected` and their
+    /// upstreams: the time `now` (default: the clock) and the keys of every
+    /// dynamic partition set they use, read from the catalog (none without
+    /// one).
+    pub fn key_space(
+        &self,
+        selected: &[usize],
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<KeySpace, Error> {
+        let now = now.unwrap_or_else(chrono::Utc::now);
+        match &self.catalog {
+            Some(catalog) => key_space(&self.graph, catalog.as_ref(), selected, now),
+            None => Ok(KeySpace::at(now)),
+        }
+    }
+
     /// Plans and runs. A failed step does not stop independent ones; the
     /// report has every step's outcome.
     pub async fn run(&self, options: &MaterializeOptions) -> Result<RunReport, Error> {
-        let started = Instant::now();
         let plan = self.plan(options)?;
+        self.run_plan(plan, options).await
+    }
+
+    /// Runs `plan` (made by [`plan`](Self::plan) with the same `options`).
+    pub async fn run_plan(
+        &self,
+        plan: Plan,
+        options: &MaterializeOptions,
+    ) -> Result<RunReport, Error> {
+        let started = Instant::now();
         let run_id = new_run_id();
         let snapshot = match &self.catalog {
             Some(catalog) => Some(Arc::new(
-                snapshot::load(catalog.clone(), &self.graph, &plan).await?,
+                snapshot::load(catalog.clone(), &self.graph, &plan, self.tag.clone()).await?,
             )),
             None => None,
         };
@@ -156,7 +248,7 @@ impl Materializer {
             .await
         } else {
             if let Some(catalog) = &self.catalog {
-                snapshot::begin_run(catalog.clone(), &run_id).await?;
+                snapshot::begin_run(catalog.clone(), &run_id, self.tag.clone()).await?;
             }
             let steps = execute::execute(
                 self.graph.clone(),
@@ -171,6 +263,8 @@ impl Materializer {
                     catalog: self.catalog.clone(),
                     snapshot,
                     config: self.config.clone(),
+                    tag: self.tag.clone(),
+                    leases: self.leases,
                 },
             )
             .await;
@@ -187,6 +281,33 @@ impl Materializer {
             dry_run: options.dry_run,
         })
     }
+}
+
+/// What partitions exist for `assets` and their direct upstreams as of
+/// `now`: the keys of every dynamic partition set they use are read from
+/// `catalog`.
+pub fn key_space(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    assets: &[usize],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<KeySpace, Error> {
+    let mut space = KeySpace::at(now);
+    let mut sets = std::collections::BTreeSet::new();
+    for &i in assets {
+        for &a in std::iter::once(&i).chain(graph.upstream_of(i)) {
+            if let PartitionsDef::Dynamic(set) = &graph.asset(a).partitions {
+                sets.insert(set.name().to_owned());
+            }
+        }
+    }
+    for set in sets {
+        let keys = catalog
+            .partition_keys(&set)
+            .map_err(|e| Error::Catalog(e.to_string()))?;
+        space = space.with_dynamic(&set, keys)?;
+    }
+    Ok(space)
 }
 
 /// A run id: time, process and a per-process counter, so two runs started in

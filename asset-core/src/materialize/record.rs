@@ -44,6 +44,12 @@ pub struct MaterializationRecord {
     /// The tagged namespace written to (`None` for production).
     #[serde(default)]
     pub tag: Option<String>,
+    /// For a production record made by promoting a tagged materialization
+    /// (`promote --tag NAME`): the tag it came from. Its data version, run
+    /// and times are those of the tagged materialization. Absent from the
+    /// sidecar when `None`, so sidecars of ordinary runs are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<String>,
 }
 
 fn unknown() -> String {
@@ -134,6 +140,7 @@ mod tests {
             git_commit: "unknown".into(),
             schema: None,
             tag: None,
+            promoted_from: None,
         }
     }
 

@@ -18,17 +18,23 @@ pub(crate) struct Snapshot {
     pub latest: LatestRecords,
     /// The error of asset-partitions whose last attempt failed.
     pub failed: HashMap<PartKey, String>,
+    /// Each asset's most recent materialization (any partition), by key in
+    /// `latest`: what schema drift is judged against.
+    pub newest: HashMap<String, PartKey>,
 }
 
 fn catalog_error(e: impl std::fmt::Display) -> Error {
     Error::Catalog(e.to_string())
 }
 
-/// Reads the snapshot for the plan's steps and their inputs.
+/// Reads the snapshot for the plan's steps and their inputs, in namespace
+/// `tag`: a tagged run sees the tag's records over production's (what it has
+/// not recomputed, it reads from production), and the tag's failures only.
 pub(crate) async fn load(
     catalog: Arc<dyn Catalog>,
     graph: &AssetGraph,
     plan: &Plan,
+    tag: Option<Arc<str>>,
 ) -> Result<Snapshot, Error> {
     let mut assets: Vec<String> = plan
         .steps()
@@ -40,32 +46,50 @@ pub(crate) async fn load(
     assets.dedup();
     blocking(move || {
         let keys: Vec<&str> = assets.iter().map(String::as_str).collect();
-        let latest = catalog
+        let mut latest: LatestRecords = catalog
             .latest_for_assets(&keys, None)
             .map_err(catalog_error)?
             .into_iter()
             .map(|r| ((r.asset.clone(), r.partition.clone()), r))
             .collect();
+        if let Some(tag) = tag.as_deref() {
+            latest.extend(
+                catalog
+                    .latest_for_assets(&keys, Some(tag))
+                    .map_err(catalog_error)?
+                    .into_iter()
+                    .map(|r| ((r.asset.clone(), r.partition.clone()), r)),
+            );
+        }
         let failed = catalog
-            .failed_for_assets(&keys, None)
+            .failed_for_assets(&keys, tag.as_deref())
             .map_err(catalog_error)?
             .into_iter()
             .map(|f| ((f.asset, f.partition), f.error))
             .collect();
-        Ok(Snapshot { latest, failed })
+        let newest = crate::check::drift::newest_by_asset(&latest);
+        Ok(Snapshot {
+            latest,
+            failed,
+            newest,
+        })
     })
     .await
 }
 
 /// Records the start of run `run_id`.
-pub(crate) async fn begin_run(catalog: Arc<dyn Catalog>, run_id: &str) -> Result<(), Error> {
+pub(crate) async fn begin_run(
+    catalog: Arc<dyn Catalog>,
+    run_id: &str,
+    tag: Option<Arc<str>>,
+) -> Result<(), Error> {
     let run = RunInfo {
         run_id: run_id.to_owned(),
         started_at: chrono::Utc::now().to_rfc3339(),
         finished_at: None,
         status: RunStatus::Running,
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        tag: None,
+        tag: tag.map(|t| t.to_string()),
     };
     blocking(move || catalog.begin_run(&run).map_err(catalog_error)).await
 }

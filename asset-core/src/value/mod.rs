@@ -37,6 +37,12 @@ pub trait Table: Sized + Send + 'static {
     fn into_table(self) -> Result<TableData, AssetError>;
     /// Rebuilds the value from record batches loaded by an IO manager.
     fn from_table(table: TableData) -> Result<Self, AssetError>;
+    /// The Arrow fields of every value, when the type fixes them (serde
+    /// rows, traced from the row type; `None` if it cannot be traced), for
+    /// contracts and graph-time schema checks. `None` for Arrow batches.
+    fn row_fields() -> Option<arrow_schema::Fields> {
+        None
+    }
 }
 
 /// A single batch as a table.

@@ -17,6 +17,12 @@ pub fn row_fields<R: Serialize + DeserializeOwned>() -> Result<Vec<FieldRef>, As
     Ok(Vec::<FieldRef>::from_type::<R>(options())?)
 }
 
+/// [`row_fields`] as the [`Table`](crate::Table) derive reports them: `None`
+/// when the type cannot be traced alone (it then traces from the rows).
+pub fn traced_row_fields<R: Serialize + DeserializeOwned>() -> Option<arrow_schema::Fields> {
+    row_fields::<R>().ok().map(arrow_schema::Fields::from)
+}
+
 fn options() -> TracingOptions {
     TracingOptions::default()
         .allow_null_fields(true)

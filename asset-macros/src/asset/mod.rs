@@ -136,6 +136,9 @@ fn asset_impl(ty: &Type, key: &str, io: &str) -> TokenStream {
             ) -> ::core::result::Result<Self, ::asset_core::__private::AssetError> {
                 <#codec as ::asset_core::__private::Codec<Self>>::decode(payload)
             }
+            fn row_fields() -> ::core::option::Option<::asset_core::arrow_schema::Fields> {
+                <#codec as ::asset_core::__private::Codec<Self>>::row_fields()
+            }
         }
     }
 }
@@ -320,6 +323,7 @@ fn build(
     };
     let partitions = partitions::expand(options.partitions.as_ref());
     let retry = retry_policy(options);
+    let checks = asset_checks(options, signature);
     let payload_kind = match &signature.output.value {
         Some(ty) => payload_kind(ty, io),
         None => quote!(::asset_core::__private::PayloadKind::Nothing),
@@ -352,10 +356,29 @@ fn build(
                     git_commit: #git_commit,
                 }),
                 retry: #retry,
+                checks: #checks,
                 compute: ::std::sync::Arc::new(__compute),
             })
         }
     }
+}
+
+/// The asset's `AssetChecks`: its row type's columns (for a `Vec<Row>`
+/// table) and its contract, if given. `#[asset_check]` functions are
+/// attached when the registry is built.
+fn asset_checks(options: &AssetOptions, signature: &Signature) -> TokenStream {
+    let row_fields = match &signature.output.value {
+        Some(ty) => quote!(<#ty as ::asset_core::__private::Asset>::row_fields()),
+        None => quote!(::core::option::Option::None),
+    };
+    // Spanned at the path: a function of the wrong type is reported there.
+    let contract = match &options.contract {
+        Some(path) => quote_spanned! {path.span()=>
+            ::core::option::Option::Some::<::asset_core::__private::DataContract>(#path())
+        },
+        None => quote!(::core::option::Option::None),
+    };
+    quote!(::asset_core::__private::AssetChecks::for_value(#row_fields, #contract))
 }
 
 /// The asset's `RetryPolicy`: none without `retries`; otherwise exponential
@@ -520,6 +543,34 @@ mod tests {
         );
         assert!(folded.contains("use self :: h ;"), "{folded}");
         assert!(folded.contains("use m :: g ;"), "{folded}");
+    }
+
+    #[test]
+    fn contracts_are_built_with_the_row_types_columns() {
+        let out = expanded(
+            quote!(contract = contracts::events),
+            quote!(
+                fn a() -> Events {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            out.contains("AssetChecks :: for_value (< Events as :: asset_core :: __private :: Asset > :: row_fields () , :: core :: option :: Option :: Some :: < :: asset_core :: __private :: DataContract > (contracts :: events ()))"),
+            "{out}"
+        );
+        let bad = expanded(
+            quote!(contract = "events"),
+            quote!(
+                fn a() -> Events {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            bad.contains("expected `contract = path::to::function`"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub(crate) struct AssetOptions {
     pub(crate) backoff: Option<Backoff>,
     /// `jitter = full | equal | none`, and where it is written.
     pub(crate) jitter: Option<(Jitter, proc_macro2::Span)>,
+    /// `contract = path::to::fn`: a function returning the `DataContract`.
+    pub(crate) contract: Option<syn::Path>,
 }
 
 /// The `backoff = exponential(...)` option, durations in milliseconds.
@@ -126,6 +128,13 @@ const OPTIONS: &[OptionSpec] = &[
         name: "jitter",
         parse: |options, input| {
             options.jitter = Some(jitter(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "contract",
+        parse: |options, input| {
+            options.contract = Some(contract(input)?);
             Ok(())
         },
     },
@@ -222,6 +231,19 @@ fn retries(input: ParseStream<'_>) -> syn::Result<u32> {
         .map_err(|e| syn::Error::new(e.span(), expected))?;
     lit.base10_parse::<u32>()
         .map_err(|_| syn::Error::new(lit.span(), expected))
+}
+
+/// `= path::to::function`: the function that returns the asset's contract.
+fn contract(input: ParseStream<'_>) -> syn::Result<syn::Path> {
+    let expected =
+        "expected `contract = path::to::function` (a function returning a `DataContract`)";
+    if !input.peek(Token![=]) {
+        return Err(input.error(expected));
+    }
+    input.parse::<Token![=]>()?;
+    input
+        .parse::<syn::Path>()
+        .map_err(|e| syn::Error::new(e.span(), expected))
 }
 
 /// `= exponential(base = "1s", max = "5m")`, each part optional.
@@ -473,7 +495,7 @@ mod tests {
         assert_eq!(
             messages(quote!(foo = 1, name = "ok")),
             [
-                "unknown option `foo`; expected one of: name, code_version, partitions, io, uses, retries, backoff, jitter"
+                "unknown option `foo`; expected one of: name, code_version, partitions, io, uses, retries, backoff, jitter, contract"
             ]
         );
     }

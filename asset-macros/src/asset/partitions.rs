@@ -336,8 +336,14 @@ pub(crate) fn expand(partitions: Option<&Partitions>) -> TokenStream {
         }
         Some(Partitions::Dynamic(set)) => quote!(#def::dynamic(#set)),
     };
+    // A nested fn, not a closure: `?` inside needs a function boundary.
     quote! {
-        (|| -> ::core::result::Result<#def, ::asset_core::Error> { #body })()
+        {
+            fn __partitions() -> ::core::result::Result<#def, ::asset_core::Error> {
+                #body
+            }
+            __partitions()
+        }
     }
 }
 
@@ -345,23 +351,23 @@ pub(crate) fn expand(partitions: Option<&Partitions>) -> TokenStream {
 fn time_expr(time: &TimeWindows) -> TokenStream {
     let kind = &time.kind;
     let start = &time.start;
-    let mut expr = quote!(::asset_core::__private::PartitionsDef::#kind(#start));
+    let mut steps = vec![quote!(let p = ::asset_core::__private::PartitionsDef::#kind(#start)?;)];
     // The time zone comes first: the start, the end and the format are read
     // in it.
     if let Some(tz) = &time.timezone {
-        expr = quote!(#expr.and_then(|p| p.with_timezone(#tz)));
+        steps.push(quote!(let p = p.with_timezone(#tz)?;));
     }
     if let Some(format) = &time.format {
-        expr = quote!(#expr.and_then(|p| p.with_format(#format)));
+        steps.push(quote!(let p = p.with_format(#format)?;));
     }
     if let Some(end) = &time.end {
-        expr = quote!(#expr.and_then(|p| p.with_end(#end)));
+        steps.push(quote!(let p = p.with_end(#end)?;));
     }
     if let Some(offset) = &time.end_offset {
         let offset = offset.base10_parse::<i64>().unwrap_or_default();
-        expr = quote!(#expr.and_then(|p| p.with_end_offset(#offset)));
+        steps.push(quote!(let p = p.with_end_offset(#offset)?;));
     }
-    expr
+    quote!({ #(#steps)* ::core::result::Result::<_, ::asset_core::Error>::Ok(p) })
 }
 
 #[cfg(test)]

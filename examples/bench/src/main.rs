@@ -1,9 +1,11 @@
 //! Benchmarks, run with `cargo run --release -p bench -- all` (or one of
-//! `layered`, `steps`, `concurrency`, `status`, `throughput`).
+//! `layered`, `steps`, `concurrency`, `status`, `throughput`, `backfill`, `checks`).
 //!
 //! Figures are wall-clock times on the machine at hand; each benchmark prints
 //! its setup so the numbers can be compared with the book's performance page.
 
+mod backfill;
+mod checks;
 mod concurrency;
 mod graphs;
 mod layered;
@@ -22,18 +24,24 @@ fn main() -> ExitCode {
             .and_then(|()| steps::run())
             .and_then(|()| concurrency::run())
             .and_then(|()| status::run())
-            .and_then(|()| throughput::run()),
+            .and_then(|()| throughput::run())
+            .and_then(|()| backfill::run())
+            .and_then(|()| checks::run()),
         ["layered"] => layered::run(),
+        ["backfill"] => backfill::run(),
         ["steps"] => steps::run(),
         ["concurrency"] => concurrency::run(),
         ["throughput"] => throughput::run(),
         ["status"] => status::run(),
+        ["checks"] => checks::run(),
         // Child processes the benchmarks spawn to measure cold whole-process
         // runs and per-process peak memory.
         ["child-layered", root] => layered::child(root),
+        ["child-plan"] => backfill::child_plan(),
+        ["child-backfill", root] => backfill::child_backfill(root),
         ["child-throughput", mode, dir] => throughput::child(mode, dir),
         _ => Err(format!(
-            "usage: bench [all|layered|steps|concurrency|status|throughput], got {args:?}"
+            "usage: bench [all|layered|steps|concurrency|status|throughput|backfill|checks], got {args:?}"
         )),
     };
     match result {

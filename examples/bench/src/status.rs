@@ -67,6 +67,7 @@ pub fn run() -> Result<(), String> {
     let start_text = start.format("%Y-%m-%d").to_string();
     let g = graph(&start_text, false)?;
     let now = asset_core::chrono::Utc::now().naive_utc();
+    let space = asset_core::partition::KeySpace::now();
     let steps: Vec<_> = g
         .topological_order()
         .iter()
@@ -86,7 +87,7 @@ pub fn run() -> Result<(), String> {
         for (i, partition) in &steps {
             let def = g.asset(*i);
             let day = partition.as_ref().map(|p| p.as_str().to_owned());
-            let inputs = staleness::expected_inputs(&g, *i, partition.as_ref())
+            let inputs = staleness::expected_inputs(&g, *i, partition.as_ref(), &space)
                 .into_iter()
                 .map(|(asset, p)| InputVersion {
                     data_version: version(&asset, p.as_deref().unwrap_or("")),
@@ -111,6 +112,7 @@ pub fn run() -> Result<(), String> {
                 git_commit: "unknown".into(),
                 schema: None,
                 tag: None,
+                promoted_from: None,
             };
             catalog
                 .record_materialization(&record)
@@ -148,6 +150,7 @@ pub fn run() -> Result<(), String> {
                 latest: &latest,
                 failed: &failed,
                 config_hashes: &HashMap::new(),
+                space: &space,
             },
         );
         let total = started.elapsed();

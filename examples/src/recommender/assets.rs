@@ -20,6 +20,7 @@ use super::popularity::{PopularityConfig, PopularityModel, train as train_popula
 use super::promote::{ModelRegistry, Thresholds, decide, fingerprint};
 use super::ranker::{RankerModel, TrainConfig, train_ranker};
 use super::split;
+use super::trends::{ItemTrend, accumulate, rolling};
 
 /// The day's raw interaction events (see [`raw_schema`](super::events::raw_schema)).
 #[derive(Debug, Clone, Table)]
@@ -150,6 +151,32 @@ pub fn model_registry(
         fingerprint(&ranker)?,
         &Thresholds::default(),
     ))
+}
+
+/// Each item's engagement over the 7 days ending at this one.
+#[derive(Debug, Clone, Table)]
+pub struct WeeklyItemTrends(pub Vec<ItemTrend>);
+
+/// Each item's engagement since the first day.
+#[derive(Debug, Clone, Table)]
+pub struct ItemTotals(pub Vec<ItemTrend>);
+
+/// Item engagement over the 7 days ending at this partition (fewer in the
+/// first week: the window holds only the days that exist).
+#[asset(partitions = daily("2024-01-01"))]
+pub fn weekly_item_trends(week: Window<ItemFeatures, 7>) -> Result<WeeklyItemTrends> {
+    Ok(WeeklyItemTrends(rolling(
+        week.values().map(|d| d.0.as_slice()),
+    )))
+}
+
+/// Item engagement since the first day: yesterday's totals plus today's
+/// features. Reading its own previous partition makes it self-dependent, so
+/// a backfill computes its days in order.
+#[asset(partitions = daily("2024-01-01"))]
+pub fn item_totals(previous: Prev<ItemTotals>, today: ItemFeatures) -> Result<ItemTotals> {
+    let previous = previous.value().map(|t| t.0.as_slice());
+    Ok(ItemTotals(accumulate(previous, &today.0)))
 }
 
 #[cfg(test)]

@@ -20,12 +20,16 @@
 //! ```
 //!
 //! Not drawn: `evaluation` also reads `clean_events` and both feature tables;
-//! `model_registry` also reads both models.
+//! `model_registry` also reads both models. Two assets read other days of
+//! `item_features`: `weekly_item_trends` (a `Window` of the 7 days ending at
+//! its own) and `item_totals` (running totals: `Prev` of itself plus today's,
+//! so its days run in order).
 //!
 //! The business logic lives in plain modules, one per job, each tested on its
 //! own with tiny hand-made inputs and no framework: [`generate`], [`clean`],
 //! [`features`], [`popularity`], [`ranker`], [`evaluate`], [`promote`] (with
-//! [`events`] for the record types and [`split`] for the train/holdout split).
+//! [`events`] for the record types and [`split`] for the train/holdout split),
+//! [`trends`] for engagement over several days.
 //! [`assets`] wires them into the asset graph with `#[asset]`, one thin
 //! function per asset.
 
@@ -39,6 +43,7 @@ pub mod popularity;
 pub mod promote;
 pub mod ranker;
 pub mod split;
+pub mod trends;
 
 /// Makes sure this library, and so every asset it registers, is linked into
 /// a binary that calls it. It does nothing else.

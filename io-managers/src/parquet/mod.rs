@@ -91,6 +91,11 @@ pub struct ParquetOptions {
     /// decoded at once; bigger ones are streamed row group by row group
     /// ([`read_threads`](Self::read_threads) at a time). Default: 16 MiB.
     pub small_table_bytes: usize,
+    /// Bytes a big table's encoder hands to the upload at a time, and the
+    /// part size of its multipart upload (a streamed file below this size is
+    /// published with one PUT). Bounds the encoded bytes held in memory
+    /// (about three chunks). Default: 8 MiB.
+    pub upload_chunk_bytes: usize,
 }
 
 impl Default for ParquetOptions {
@@ -106,6 +111,7 @@ impl Default for ParquetOptions {
             read_batch_size: 8192,
             small_table_rows: 256 * 1024,
             small_table_bytes: 16 * 1024 * 1024,
+            upload_chunk_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -307,6 +313,7 @@ impl IoManager for ParquetIoManager {
             let Payload::Table(table) = payload else {
                 return Err(self.wrong_payload(location, payload));
             };
+            crate::failpoint::hit("parquet.before_write");
             let path = self.data_path(location);
             let uri = self.root.uri(&path);
             check_batches(table, &uri)?;
@@ -322,6 +329,7 @@ impl IoManager for ParquetIoManager {
                 } else {
                     ParquetOptions::resolved_threads(self.options.write_threads)
                 },
+                chunk_bytes: self.options.upload_chunk_bytes.max(1),
             };
             let bytes = if small {
                 write::write_small(&self.root, &path, job, arrow_bytes).await?
@@ -329,6 +337,7 @@ impl IoManager for ParquetIoManager {
                 write::write(&self.root, &path, job).await?
             };
             self.root.sync_published(&path).await?;
+            crate::failpoint::hit("parquet.after_publish");
             tracing::debug!(%uri, rows = table.num_rows(), bytes, "stored parquet");
             Ok(StoreReceipt {
                 uri,
@@ -374,6 +383,25 @@ impl IoManager for ParquetIoManager {
         location: &'a Location,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
         Box::pin(self.root.get_sidecar(location))
+    }
+    fn sweep_staged<'a>(
+        &'a self,
+        location: &'a Location,
+        older_than: std::time::Duration,
+    ) -> BoxFuture<'a, Result<usize>> {
+        Box::pin(self.root.sweep_staged_uploads_async(location, older_than))
+    }
+
+    fn promote_from_tag<'a>(
+        &'a self,
+        tag: &'a str,
+        location: &'a Location,
+        sidecar: &'a [u8],
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        Box::pin(
+            self.root
+                .promote_from_tag(tag, location, Self::DATA_FILE_NAME, sidecar),
+        )
     }
 }
 

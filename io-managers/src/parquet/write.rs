@@ -40,12 +40,8 @@ use crate::error::{Error, Result};
 use crate::payload::TableData;
 use crate::root::StorageRoot;
 
-/// Bytes handed from the encoder to the upload at a time.
-const SINK_CHUNK: usize = 8 * 1024 * 1024;
 /// Chunks in flight between the encoder and the upload.
 const SINK_DEPTH: usize = 2;
-/// Below this size a file is one PUT; above, a multipart upload of parts this size.
-const UPLOAD_CAPACITY: usize = 8 * 1024 * 1024;
 /// Parts of a multipart upload in flight at once.
 const UPLOAD_CONCURRENCY: usize = 4;
 /// Tables of at most this many bytes of Arrow data are encoded on the calling
@@ -66,6 +62,10 @@ pub(super) struct EncodeJob {
     pub max_bytes: usize,
     /// Encoding threads.
     pub threads: usize,
+    /// Bytes handed from the encoder to the upload at a time; a streamed
+    /// file below this size is one PUT, above it a multipart upload of
+    /// parts this size ([`ParquetOptions::upload_chunk_bytes`](super::ParquetOptions::upload_chunk_bytes)).
+    pub chunk_bytes: usize,
 }
 
 /// Encodes a small table in memory on one thread and publishes it at `path`
@@ -109,18 +109,30 @@ fn encode_to_vec(job: EncodeJob) -> Result<Vec<u8>, ParquetError> {
 /// (multipart) upload; returns the bytes written.
 pub(super) async fn write(root: &StorageRoot, path: &Path, job: EncodeJob) -> Result<u64> {
     let uri = root.uri(path);
+    let chunk_bytes = job.chunk_bytes.max(1);
     let (tx, mut rx) = mpsc::channel::<Bytes>(SINK_DEPTH);
-    let encoder = crate::blocking::run(move || encode(job, ChannelSink::new(tx))?.finish());
+    let encoder =
+        crate::blocking::run(move || encode(job, ChannelSink::new(tx, chunk_bytes))?.finish());
 
-    let mut upload = BufWriter::with_capacity(root.store().clone(), path.clone(), UPLOAD_CAPACITY)
+    let mut upload = BufWriter::with_capacity(root.store().clone(), path.clone(), chunk_bytes)
         .with_max_concurrency(UPLOAD_CONCURRENCY);
     let mut bytes = 0u64;
     let mut store_error = None;
+    let mut chunks = 0u32;
     while let Some(chunk) = rx.recv().await {
         bytes += chunk.len() as u64;
         if let Err(e) = upload.put(chunk).await {
             store_error = Some(e);
             break;
+        }
+        chunks += 1;
+        // From the second chunk on, a multipart upload is staging bytes.
+        // Armed only in crash tests: give the staged part time to reach the
+        // disk, so the kill leaves a partial staged file as a real crash
+        // would.
+        if chunks == 2 && crate::failpoint::armed("parquet.mid_write") {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            crate::failpoint::hit("parquet.mid_write");
         }
     }
     // If the upload failed, this makes the encoder's next send fail, so it stops.
@@ -169,18 +181,20 @@ fn upload_error(root: &StorageRoot, path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-/// A `Write` that hands the encoded bytes to the async upload in large chunks,
-/// blocking when the upload falls behind (bounded memory).
+/// A `Write` that hands the encoded bytes to the async upload in chunks of
+/// `chunk` bytes, blocking when the upload falls behind (bounded memory).
 struct ChannelSink {
     tx: mpsc::Sender<Bytes>,
     buf: Vec<u8>,
+    chunk: usize,
 }
 
 impl ChannelSink {
-    fn new(tx: mpsc::Sender<Bytes>) -> Self {
+    fn new(tx: mpsc::Sender<Bytes>, chunk: usize) -> Self {
         Self {
             tx,
-            buf: Vec::with_capacity(SINK_CHUNK),
+            buf: Vec::with_capacity(chunk),
+            chunk,
         }
     }
 
@@ -188,7 +202,7 @@ impl ChannelSink {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(SINK_CHUNK));
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(self.chunk));
         self.tx
             .blocking_send(Bytes::from(full))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "upload stopped"))
@@ -203,7 +217,7 @@ impl ChannelSink {
 impl Write for ChannelSink {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(data);
-        if self.buf.len() >= SINK_CHUNK {
+        if self.buf.len() >= self.chunk {
             self.send()?;
         }
         Ok(data.len())
