@@ -36,7 +36,9 @@ pub enum Error {
         reason: String,
     },
     /// A partitioned asset was selected without a partition key.
-    #[error("asset {asset:?} is partitioned ({partitions}): pass --partition KEY")]
+    #[error(
+        "asset {asset:?} is partitioned ({partitions}): pass --partition KEY, or --from A --to B"
+    )]
     PartitionRequired {
         /// The asset.
         asset: String,

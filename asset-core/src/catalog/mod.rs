@@ -463,6 +463,31 @@ pub trait Catalog: Send + Sync {
         records: &mut dyn Iterator<Item = MaterializationRecord>,
     ) -> Result<u64, CatalogError>;
 
+    /// [`acquire_lease`](Catalog::acquire_lease) for many asset-partitions
+    /// (`(asset, partition)` in namespace `tag`) in one write transaction:
+    /// the outcome of each, in order. A run takes the leases of the steps it
+    /// will surely write in one go, instead of one transaction per step.
+    /// The default takes them one by one.
+    fn acquire_leases(
+        &self,
+        keys: &[(&str, Option<&str>)],
+        tag: Option<&str>,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Vec<LeaseOutcome>, CatalogError> {
+        keys.iter()
+            .map(|(asset, partition)| self.acquire_lease(asset, *partition, tag, holder, ttl))
+            .collect()
+    }
+
+    /// Extends every lease `holder` has to `ttl` from now, in one write
+    /// transaction; returns how many it has. The default renews nothing
+    /// (holders then renew lease by lease).
+    fn renew_leases_of(&self, holder: &str, ttl: Duration) -> Result<u64, CatalogError> {
+        let _ = (holder, ttl);
+        Ok(0)
+    }
+
     /// Takes the lease on an asset-partition for `holder` (a run id) for
     /// `ttl`, in one write transaction, unless another holder's lease has
     /// not expired ([`LeaseOutcome::Held`]). A holder asking again renews

@@ -126,6 +126,8 @@ enum Reply {
     Done,
     /// [`Op::AcquireLease`].
     Lease(LeaseOutcome),
+    /// [`Op::AcquireLeases`], in order.
+    Leases(Vec<LeaseOutcome>),
     /// [`Op::RenewLease`]: whether the holder still had the lease.
     Renewed(bool),
     /// How many rows the command added or removed.
@@ -166,8 +168,17 @@ enum Op {
         holder: String,
         ttl: Duration,
     },
+    AcquireLeases {
+        keys: Vec<LeaseKey>,
+        holder: String,
+        ttl: Duration,
+    },
     RenewLease {
         key: LeaseKey,
+        holder: String,
+        ttl: Duration,
+    },
+    RenewLeasesOf {
         holder: String,
         ttl: Duration,
     },
@@ -800,6 +811,41 @@ impl Catalog for SqliteCatalog {
         }
     }
 
+    fn acquire_leases(
+        &self,
+        keys: &[(&str, Option<&str>)],
+        tag: Option<&str>,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Vec<LeaseOutcome>, CatalogError> {
+        for (asset, partition) in keys {
+            self.validate_lease(asset, *partition, tag, holder)?;
+        }
+        let op = Op::AcquireLeases {
+            keys: keys
+                .iter()
+                .map(|(asset, partition)| LeaseKey::new(asset, *partition, tag))
+                .collect(),
+            holder: holder.to_owned(),
+            ttl,
+        };
+        match self.submit(op, true)? {
+            Reply::Leases(outcomes) => Ok(outcomes),
+            _ => Err(self.unexpected_reply()),
+        }
+    }
+
+    fn renew_leases_of(&self, holder: &str, ttl: Duration) -> Result<u64, CatalogError> {
+        let op = Op::RenewLeasesOf {
+            holder: holder.to_owned(),
+            ttl,
+        };
+        match self.submit(op, true)? {
+            Reply::Count(n) => Ok(n),
+            _ => Err(self.unexpected_reply()),
+        }
+    }
+
     fn renew_lease(
         &self,
         asset: &str,
@@ -1241,6 +1287,19 @@ fn apply(
         }
         Op::AcquireLease { key, holder, ttl } => {
             return Ok(Reply::Lease(acquire_lease(conn, key, holder, *ttl)?));
+        }
+        Op::AcquireLeases { keys, holder, ttl } => {
+            let outcomes = keys
+                .iter()
+                .map(|key| acquire_lease(conn, key, holder, *ttl))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            return Ok(Reply::Leases(outcomes));
+        }
+        Op::RenewLeasesOf { holder, ttl } => {
+            let renewed = conn
+                .prepare_cached("UPDATE leases SET expires_at = ?2 WHERE holder = ?1")?
+                .execute(params![holder, expiry(*ttl)])?;
+            return Ok(Reply::Count(renewed as u64));
         }
         Op::RenewLease { key, holder, ttl } => {
             let renewed = conn

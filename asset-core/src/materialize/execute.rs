@@ -60,6 +60,8 @@ struct Shared {
     config: Arc<ConfigFile>,
     tag: Option<Arc<str>>,
     leases: crate::materialize::lease::LeaseSettings,
+    /// The leases taken at the start of the run.
+    run_leases: Option<lease::RunLeases>,
 }
 
 /// Runs every step of `plan`; returns their reports in plan order.
@@ -70,6 +72,10 @@ pub(super) async fn execute(
     settings: RunSettings,
 ) -> Vec<StepReport> {
     let n = plan.len();
+    let run_leases = match &settings.catalog {
+        Some(catalog) => take_run_leases(catalog, &settings, &plan).await,
+        None => None,
+    };
     let shared = Arc::new(Shared {
         graph,
         io,
@@ -82,6 +88,7 @@ pub(super) async fn execute(
         config: settings.config.clone(),
         tag: settings.tag.clone(),
         leases: settings.leases,
+        run_leases,
     });
     let mut waiting_on: Vec<usize> = plan
         .steps()
@@ -211,6 +218,43 @@ pub(super) async fn execute(
         .enumerate()
         .map(|(s, r)| r.unwrap_or_else(|| skipped(&shared, s, "not reached".into())))
         .collect()
+}
+
+/// Takes the leases of the steps the run will surely write (never
+/// materialized, last attempt failed, or forced) in a few transactions; the
+/// other steps take theirs one by one if they turn out stale. Without them
+/// (the catalog refused), every step takes its own.
+async fn take_run_leases(
+    catalog: &Arc<dyn Catalog>,
+    settings: &RunSettings,
+    plan: &Plan,
+) -> Option<lease::RunLeases> {
+    let snapshot = settings.snapshot.as_deref();
+    let keys: Vec<PartKey> = plan
+        .steps()
+        .iter()
+        .map(|step| part_key(&step.location))
+        .filter(|key| {
+            settings.force
+                || snapshot
+                    .is_none_or(|s| !s.latest.contains_key(key) || s.failed.contains_key(key))
+        })
+        .collect();
+    match lease::RunLeases::take(
+        catalog.clone(),
+        settings.leases,
+        settings.run_id.clone(),
+        settings.tag.as_deref().map(str::to_owned),
+        keys,
+    )
+    .await
+    {
+        Ok(leases) => Some(leases),
+        Err(e) => {
+            tracing::warn!("{e}; steps take their leases one by one");
+            None
+        }
+    }
 }
 
 /// Reports what a run would do, without running anything.
@@ -466,13 +510,29 @@ async fn try_step(
                 tag: shared.tag.as_deref().map(str::to_owned),
                 name: step_name(shared, s),
             };
-            let (guard, latest) = lease::acquire(
-                catalog.clone(),
-                shared.leases,
-                target,
-                shared.run_id.clone(),
-            )
-            .await?;
+            let claimed = shared.run_leases.as_ref().and_then(|run| {
+                run.claim(
+                    &key,
+                    lease::Target {
+                        asset: target.asset.clone(),
+                        partition: target.partition.clone(),
+                        tag: target.tag.clone(),
+                        name: target.name.clone(),
+                    },
+                )
+            });
+            let (guard, latest) = match claimed {
+                Some(claimed) => claimed,
+                None => {
+                    lease::acquire(
+                        catalog.clone(),
+                        shared.leases,
+                        target,
+                        shared.run_id.clone(),
+                    )
+                    .await?
+                }
+            };
             if lease::changed(
                 shared.snapshot.as_deref(),
                 &key,
@@ -493,7 +553,13 @@ async fn try_step(
             leased_latest = Some(latest);
             Some(guard)
         }
-        _ => None,
+        _ => {
+            // Fresh: a lease the run took for it is not needed.
+            if let Some(run) = &shared.run_leases {
+                run.release_unclaimed(&key);
+            }
+            None
+        }
     };
     let (reason, input_versions) = match decided {
         Freshness::Fresh(record) => {

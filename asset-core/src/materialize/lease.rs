@@ -133,12 +133,28 @@ pub(super) struct LeaseGuard {
     catalog: Arc<dyn Catalog>,
     target: Target,
     holder: Arc<str>,
-    renewer: tokio::task::JoinHandle<()>,
+    /// Renews this lease alone; `None` for a lease taken with the run's
+    /// (renewed with all of them by [`RunLeases`]).
+    renewer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl LeaseGuard {
+    /// The guard of a lease [`RunLeases`] took for `target`.
+    pub(super) fn claimed(catalog: Arc<dyn Catalog>, target: Target, holder: Arc<str>) -> Self {
+        Self {
+            catalog,
+            target,
+            holder,
+            renewer: None,
+        }
+    }
 }
 
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
-        self.renewer.abort();
+        if let Some(renewer) = &self.renewer {
+            renewer.abort();
+        }
         let t = &self.target;
         if let Err(e) = self.catalog.release_lease(
             &t.asset,
@@ -232,7 +248,7 @@ pub(super) async fn acquire(
                     catalog,
                     target,
                     holder,
-                    renewer,
+                    renewer: Some(renewer),
                 };
                 return Ok((guard, latest.map(|r| *r)));
             }
@@ -340,6 +356,125 @@ pub(super) async fn sweep_staged(io: &dyn IoManager, location: &Location, leased
         Ok(0) => {}
         Ok(n) => tracing::info!("removed {n} staged upload(s) a killed run left at {location}"),
         Err(e) => tracing::warn!("cannot sweep staged uploads at {location}: {e}"),
+    }
+}
+
+/// At most this many leases are taken in one transaction at run start.
+const LEASES_PER_TRANSACTION: usize = 4096;
+
+/// The leases a run takes at its start, in a few transactions, for the
+/// steps it will surely write (never materialized, last attempt failed, or
+/// forced): one transaction per step would cost more than a small step.
+/// One task renews them all (and the run's other leases) every third of
+/// their time-to-live; each step claims its own, and its guard releases it.
+/// Leases no step claims (a step found fresh, or skipped) are released by
+/// the step or when the run ends.
+pub(super) struct RunLeases {
+    catalog: Arc<dyn Catalog>,
+    holder: Arc<str>,
+    tag: Option<String>,
+    /// Taken and not yet claimed: the key's latest record when taken.
+    taken: std::sync::Mutex<std::collections::HashMap<PartKey, Option<MaterializationRecord>>>,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl RunLeases {
+    /// Takes the leases of `keys` for `holder` in namespace `tag`; keys
+    /// another process holds are left to the per-step [`acquire`].
+    pub(super) async fn take(
+        catalog: Arc<dyn Catalog>,
+        settings: LeaseSettings,
+        holder: Arc<str>,
+        tag: Option<String>,
+        keys: Vec<PartKey>,
+    ) -> Result<Self, String> {
+        let mut taken = std::collections::HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(LEASES_PER_TRANSACTION) {
+            let chunk = chunk.to_vec();
+            let c = catalog.clone();
+            let h = holder.clone();
+            let t = tag.clone();
+            let outcomes = tokio::task::spawn_blocking(move || {
+                let refs: Vec<(&str, Option<&str>)> = chunk
+                    .iter()
+                    .map(|(a, p)| (a.as_str(), p.as_deref()))
+                    .collect();
+                c.acquire_leases(&refs, t.as_deref(), &h, settings.ttl)
+                    .map(|outcomes| (chunk, outcomes))
+            })
+            .await
+            .map_err(|e| format!("taking the run's leases failed: {e}"))?
+            .map_err(|e| format!("cannot take the run's leases: {e}"))?;
+            let (chunk, outcomes) = outcomes;
+            for (key, outcome) in chunk.into_iter().zip(outcomes) {
+                if let LeaseOutcome::Acquired { latest } = outcome {
+                    taken.insert(key, latest.map(|r| *r));
+                }
+            }
+        }
+        let renewer = tokio::spawn(renew_all(catalog.clone(), settings.ttl, holder.clone()));
+        Ok(Self {
+            catalog,
+            holder,
+            tag,
+            taken: std::sync::Mutex::new(taken),
+            renewer,
+        })
+    }
+
+    /// The lease of `target` if the run took it: its guard and the latest
+    /// record when it was taken.
+    pub(super) fn claim(
+        &self,
+        key: &PartKey,
+        target: Target,
+    ) -> Option<(LeaseGuard, Option<MaterializationRecord>)> {
+        let latest = self.taken.lock().ok()?.remove(key)?;
+        Some((
+            LeaseGuard::claimed(self.catalog.clone(), target, self.holder.clone()),
+            latest,
+        ))
+    }
+
+    /// Gives back the lease of a step that turned out not to need it.
+    pub(super) fn release_unclaimed(&self, key: &PartKey) {
+        let was_taken = self
+            .taken
+            .lock()
+            .ok()
+            .and_then(|mut taken| taken.remove(key))
+            .is_some();
+        if was_taken
+            && let Err(e) = self.catalog.release_lease(
+                &key.0,
+                key.1.as_deref(),
+                self.tag.as_deref(),
+                &self.holder,
+            )
+        {
+            tracing::warn!("cannot release the lease on {} [{:?}]: {e}", key.0, key.1);
+        }
+    }
+}
+
+impl Drop for RunLeases {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+/// Renews every lease of `holder` every third of `ttl`.
+async fn renew_all(catalog: Arc<dyn Catalog>, ttl: Duration, holder: Arc<str>) {
+    let period = (ttl / 3).max(Duration::from_millis(10));
+    loop {
+        tokio::time::sleep(period).await;
+        let c = catalog.clone();
+        let h = holder.clone();
+        match tokio::task::spawn_blocking(move || c.renew_leases_of(&h, ttl)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("cannot renew the run's leases: {e}"),
+            Err(e) => tracing::warn!("renewing the run's leases failed: {e}"),
+        }
     }
 }
 
