@@ -1525,3 +1525,33 @@ fn a_version_one_catalog_is_migrated_and_keeps_its_records() {
     assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(SCHEMA_VERSION, 2);
 }
+
+#[test]
+fn leases_taken_together_are_each_exclusive_and_renewed_together() {
+    let dir = temp();
+    let catalog = SqliteCatalog::open(catalog_path(dir.path())).unwrap();
+    let day1 = Some("2024-01-01");
+    let day2 = Some("2024-01-02");
+    acquired(
+        catalog
+            .acquire_lease("a", day2, None, "run-2", TTL)
+            .unwrap(),
+    );
+    let outcomes = catalog
+        .acquire_leases(&[("a", day1), ("a", day2), ("b", None)], None, "run-1", TTL)
+        .unwrap();
+    assert_eq!(outcomes.len(), 3);
+    assert!(matches!(outcomes[0], LeaseOutcome::Acquired { .. }));
+    assert!(matches!(&outcomes[1], LeaseOutcome::Held(info) if info.holder == "run-2"));
+    assert!(matches!(outcomes[2], LeaseOutcome::Acquired { .. }));
+    // Renewing by holder touches only that holder's leases.
+    assert_eq!(catalog.renew_leases_of("run-1", TTL).unwrap(), 2);
+    assert_eq!(catalog.renew_leases_of("run-2", TTL).unwrap(), 1);
+    assert_eq!(catalog.renew_leases_of("run-3", TTL).unwrap(), 0);
+    // A bad key refuses the whole batch.
+    assert!(
+        catalog
+            .acquire_leases(&[("a", Some(""))], None, "run-1", TTL)
+            .is_err()
+    );
+}

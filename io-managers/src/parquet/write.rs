@@ -127,11 +127,11 @@ pub(super) async fn write(root: &StorageRoot, path: &Path, job: EncodeJob) -> Re
         }
         chunks += 1;
         // From the second chunk on, a multipart upload is staging bytes.
-        // Armed only in crash tests: give the staged part time to reach the
-        // disk, so the kill leaves a partial staged file as a real crash
-        // would.
+        // Armed only in crash tests: wait until the staged parts are written
+        // (whatever the machine's load), so the kill leaves a partial staged
+        // file as a real crash would.
         if chunks == 2 && crate::failpoint::armed("parquet.mid_write") {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let _ = tokio::io::AsyncWriteExt::flush(&mut upload).await;
             crate::failpoint::hit("parquet.mid_write");
         }
     }
