@@ -52,7 +52,7 @@ pub use asset::context::AssetContext;
 pub use asset::definition::{
     AssetDef, Dependency, Input, PartitionMapping, SourceLocation, StepInput,
 };
-pub use asset::mapping::{All, Latest, Partitioned, Prev, Window};
+pub use asset::mapping::{All, Latest, Partitioned, PartitionedValues, Prev, Window};
 pub use asset::param::{Asset, AssetParam, ConfigValue, LoadContext, ParamSpecs};
 pub use asset::registry::Registry;
 pub use asset_macros::{Table, asset, asset_check, versioned};

@@ -189,6 +189,8 @@ fn status_reports_missing_fresh_and_stale_with_reasons() {
             .all(|r| r["state"] == "fresh"),
         "{after}"
     );
+    // One partition's rows carry its latest check results (none here).
+    assert_eq!(state_of(&after, "joined")["checks"], serde_json::json!([]));
     // A new code version everywhere: every asset is stale, with its reason.
     let changed = status_json(dir.path(), &[("FIXTURE_CODE_VERSION", "2")]);
     let source = state_of(&changed, "source");

@@ -52,14 +52,13 @@ fn load_partitioned<T: Asset>(cx: &mut LoadContext) -> LoadFuture<Vec<Partitione
     })
 }
 
-/// `Window<T, N>`: the `N` partitions of `T`'s asset ending at this
-/// partition, oldest first. At the start of history it holds only the
-/// partitions that exist ([`is_full`](Self::is_full) tells).
-pub struct Window<T, const N: usize> {
+/// Several upstream partitions, oldest first: what [`Window`] and [`All`]
+/// hold (both dereference to it).
+pub struct PartitionedValues<T> {
     items: Vec<Partitioned<T>>,
 }
 
-impl<T, const N: usize> Window<T, N> {
+impl<T> PartitionedValues<T> {
     /// The partitions read, oldest first.
     pub fn items(&self) -> &[Partitioned<T>] {
         &self.items
@@ -75,7 +74,7 @@ impl<T, const N: usize> Window<T, N> {
         self.items.into_iter().map(|p| p.value).collect()
     }
 
-    /// How many partitions were read (`N`, or fewer at the start of history).
+    /// How many partitions were read.
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -84,15 +83,46 @@ impl<T, const N: usize> Window<T, N> {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+}
 
+impl<T: fmt::Debug> fmt::Debug for PartitionedValues<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.items).finish()
+    }
+}
+
+/// `Window<T, N>`: the `N` partitions of `T`'s asset ending at this
+/// partition, oldest first. At the start of history it holds only the
+/// partitions that exist ([`is_full`](Self::is_full) tells). The values are
+/// read through [`PartitionedValues`] (`week.values()`, `week.len()`).
+pub struct Window<T, const N: usize> {
+    values: PartitionedValues<T>,
+}
+
+impl<T, const N: usize> Window<T, N> {
     /// Whether all `N` partitions were there.
     pub fn is_full(&self) -> bool {
-        self.items.len() == N
+        self.values.len() == N
+    }
+
+    /// The values, owned, oldest first.
+    pub fn into_values(self) -> Vec<T> {
+        self.values.into_values()
     }
 
     /// The window from its parts (for unit tests of asset functions).
     pub fn from_items(items: Vec<Partitioned<T>>) -> Self {
-        Self { items }
+        Self {
+            values: PartitionedValues { items },
+        }
+    }
+}
+
+impl<T, const N: usize> std::ops::Deref for Window<T, N> {
+    type Target = PartitionedValues<T>;
+
+    fn deref(&self) -> &PartitionedValues<T> {
+        &self.values
     }
 }
 
@@ -100,7 +130,7 @@ impl<T: fmt::Debug, const N: usize> fmt::Debug for Window<T, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Window")
             .field("n", &N)
-            .field("items", &self.items)
+            .field("items", &self.values)
             .finish()
     }
 }
@@ -116,11 +146,7 @@ impl<T: Asset, const N: usize> AssetParam for Window<T, N> {
 
     fn load(cx: &mut LoadContext) -> LoadFuture<Self> {
         let items = load_partitioned::<T>(cx);
-        Box::pin(async move {
-            Ok(Self {
-                items: items.await?,
-            })
-        })
+        Box::pin(async move { Ok(Self::from_items(items.await?)) })
     }
 }
 
@@ -180,46 +206,37 @@ impl<T: Asset> AssetParam for Prev<T> {
 
 /// `All<T>`: every partition of `T`'s asset, oldest first (for an
 /// unpartitioned downstream), or every one inside this partition's window
-/// (a monthly asset reading the days of its month).
+/// (a month reading its days). The values are read through
+/// [`PartitionedValues`] (`days.values()`, `days.len()`).
 pub struct All<T> {
-    items: Vec<Partitioned<T>>,
+    values: PartitionedValues<T>,
 }
 
 impl<T> All<T> {
-    /// The partitions read, oldest first.
-    pub fn items(&self) -> &[Partitioned<T>] {
-        &self.items
-    }
-
-    /// The values, oldest first.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
-        self.items.iter().map(|p| &p.value)
-    }
-
     /// The values, owned, oldest first.
     pub fn into_values(self) -> Vec<T> {
-        self.items.into_iter().map(|p| p.value).collect()
-    }
-
-    /// How many partitions were read.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Whether no partition was read.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.values.into_values()
     }
 
     /// An `All` from its parts (for unit tests of asset functions).
     pub fn from_items(items: Vec<Partitioned<T>>) -> Self {
-        Self { items }
+        Self {
+            values: PartitionedValues { items },
+        }
+    }
+}
+
+impl<T> std::ops::Deref for All<T> {
+    type Target = PartitionedValues<T>;
+
+    fn deref(&self) -> &PartitionedValues<T> {
+        &self.values
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for All<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("All").field(&self.items).finish()
+        f.debug_tuple("All").field(&self.values).finish()
     }
 }
 
@@ -230,11 +247,7 @@ impl<T: Asset> AssetParam for All<T> {
 
     fn load(cx: &mut LoadContext) -> LoadFuture<Self> {
         let items = load_partitioned::<T>(cx);
-        Box::pin(async move {
-            Ok(Self {
-                items: items.await?,
-            })
-        })
+        Box::pin(async move { Ok(Self::from_items(items.await?)) })
     }
 }
 
@@ -300,5 +313,47 @@ impl<T: Asset> AssetParam for Latest<T> {
                 ))),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32, value: i64) -> Partitioned<i64> {
+        Partitioned {
+            partition: format!("2024-01-{d:02}"),
+            value,
+        }
+    }
+
+    #[test]
+    fn a_window_at_the_start_of_history_is_not_full() {
+        let week: Window<i64, 7> = Window::from_items(vec![day(1, 3), day(2, 4)]);
+        assert!(!week.is_full());
+        assert_eq!(week.len(), 2);
+        assert_eq!(week.values().sum::<i64>(), 7);
+        assert_eq!(week.items()[1].partition, "2024-01-02");
+        let full: Window<i64, 2> = Window::from_items(vec![day(1, 3), day(2, 4)]);
+        assert!(full.is_full());
+        assert_eq!(full.into_values(), [3, 4]);
+    }
+
+    #[test]
+    fn prev_is_none_at_the_first_partition() {
+        let first: Prev<i64> = Prev::from_item(None);
+        assert_eq!((first.value(), first.partition()), (None, None));
+        let later = Prev::from_item(Some(day(4, 9)));
+        assert_eq!(later.partition(), Some("2024-01-04"));
+        assert_eq!(later.into_value(), Some(9));
+    }
+
+    #[test]
+    fn all_and_latest_expose_their_partitions() {
+        let all = All::from_items(vec![day(1, 1), day(2, 2), day(3, 3)]);
+        assert_eq!(all.values().rev().copied().collect::<Vec<_>>(), [3, 2, 1]);
+        assert!(!all.is_empty());
+        let latest = Latest::from_item(day(3, 3));
+        assert_eq!((latest.partition(), *latest), ("2024-01-03", 3));
     }
 }

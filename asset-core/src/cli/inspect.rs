@@ -144,17 +144,28 @@ pub(super) fn status(
     };
     let assessments = assess(graph, catalog, config, &selected, partitions)?;
     if args.json {
-        let rows: Vec<serde_json::Value> = assessments
-            .iter()
-            .map(|a| {
-                serde_json::json!({
-                    "asset": a.asset,
-                    "partition": a.partition,
-                    "state": a.state.name(),
-                    "reasons": a.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
+        let mut rows: Vec<serde_json::Value> = Vec::with_capacity(assessments.len());
+        for a in &assessments {
+            let mut row = serde_json::json!({
+                "asset": a.asset,
+                "partition": a.partition,
+                "state": a.state.name(),
+                "reasons": a.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            });
+            // One partition: its latest check results too (one query per
+            // asset, as in the table).
+            if args.partition.is_some() {
+                let checks = crate::check::results::latest_results(
+                    catalog,
+                    &a.asset,
+                    a.partition.as_deref(),
+                    None,
+                )
+                .map_err(catalog_error)?;
+                row["checks"] = serde_json::to_value(&checks).map_err(catalog_error)?;
+            }
+            rows.push(row);
+        }
         println!(
             "{}",
             serde_json::to_string_pretty(&rows).map_err(catalog_error)?

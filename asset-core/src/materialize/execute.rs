@@ -728,7 +728,7 @@ async fn try_step(
             |s| s.git_commit.to_owned(),
         ),
         schema: match &payload {
-            Payload::Table(t) => Some(schema_text(&t.schema)),
+            Payload::Table(t) => Some(crate::check::drift::schema_text(&t.schema)),
             _ => None,
         },
         tag: shared.tag.as_deref().map(str::to_owned),
@@ -909,17 +909,4 @@ fn skipped(shared: &Shared, s: usize, reason: String) -> StepReport {
         Instant::now(),
         Some(reason),
     )
-}
-
-/// `name: type` per field, `?` marking nullable ones: `id: Int64, name: Utf8?`.
-fn schema_text(schema: &arrow_schema::Schema) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let null = if f.is_nullable() { "?" } else { "" };
-            format!("{}: {}{null}", f.name(), f.data_type())
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -123,10 +123,20 @@ impl RunReport {
         }
         let _ = write!(
             out,
-            "{} step{} in {}: {} materialized, {} fresh, {} failed, {} skipped",
+            "{} step{} in {}: {}",
             self.steps.len(),
             if self.steps.len() == 1 { "" } else { "s" },
             format_duration(self.duration),
+            self.outcome_counts()
+        );
+        out
+    }
+
+    /// `3 materialized, 1 fresh, 0 failed, 0 skipped` (and `, 2 would run
+    /// (dry run)` for a dry run): the end of every summary.
+    pub(crate) fn outcome_counts(&self) -> String {
+        let mut text = format!(
+            "{} materialized, {} fresh, {} failed, {} skipped",
             self.count(StepStatus::Materialized),
             self.count(StepStatus::Fresh),
             self.count(StepStatus::Failed),
@@ -134,12 +144,12 @@ impl RunReport {
         );
         if self.dry_run {
             let _ = write!(
-                out,
+                text,
                 ", {} would run (dry run)",
                 self.count(StepStatus::WouldRun)
             );
         }
-        out
+        text
     }
 }
 

@@ -76,22 +76,12 @@ impl RunReport {
         }
         let _ = write!(
             out,
-            "{} steps over {} assets in {}: {} materialized, {} fresh, {} failed, {} skipped",
+            "{} steps over {} assets in {}: {}",
             self.steps.len(),
             by_asset.len(),
             format_duration(self.duration),
-            self.count(StepStatus::Materialized),
-            self.count(StepStatus::Fresh),
-            self.count(StepStatus::Failed),
-            self.count(StepStatus::Skipped),
+            self.outcome_counts()
         );
-        if self.dry_run {
-            let _ = write!(
-                out,
-                ", {} would run (dry run)",
-                self.count(StepStatus::WouldRun)
-            );
-        }
         out
     }
 }
