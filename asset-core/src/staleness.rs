@@ -259,6 +259,20 @@ pub fn assess(
     steps: &[(usize, Option<PartitionKey>)],
     inputs: &Inputs<'_>,
 ) -> Vec<Assessment> {
+    let mut out = Vec::with_capacity(steps.len());
+    assess_each(graph, steps, inputs, |a| out.push(a));
+    out
+}
+
+/// [`assess`], handing each assessment to `each` as it is made instead of
+/// collecting them: a summary over a million partitions keeps counts, not
+/// a million rows.
+pub fn assess_each(
+    graph: &AssetGraph,
+    steps: &[(usize, Option<PartitionKey>)],
+    inputs: &Inputs<'_>,
+    mut each: impl FnMut(Assessment),
+) {
     // Borrowed keys: lookups allocate nothing (this runs for every
     // asset-partition of a status over hundreds of thousands).
     type Key<'k> = (&'k str, Option<&'k str>);
@@ -273,7 +287,6 @@ pub fn assess(
         .map(|((a, p), e)| ((a.as_str(), p.as_deref()), e))
         .collect();
     let mut fresh: HashMap<Key<'_>, bool> = HashMap::with_capacity(steps.len());
-    let mut out = Vec::with_capacity(steps.len());
     for (asset, partition) in steps {
         let def = graph.asset(*asset);
         let key: Key<'_> = (
@@ -322,14 +335,13 @@ pub fn assess(
             State::Stale
         };
         fresh.insert(key, state == State::Fresh);
-        out.push(Assessment {
+        each(Assessment {
             asset: key.0.to_owned(),
             partition: key.1.map(str::to_owned),
             state,
             reasons,
         });
     }
-    out
 }
 
 /// `sessions'`, `model's`.

@@ -87,6 +87,22 @@ fn assess(
     selected: &[usize],
     partitions: Partitions<'_>,
 ) -> Result<Vec<Assessment>, Error> {
+    let mut all = Vec::new();
+    assess_each(graph, catalog, config, selected, partitions, |a| {
+        all.push(a)
+    })?;
+    Ok(all)
+}
+
+/// [`assess`], handing each assessment of a selected asset to `each`.
+fn assess_each(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    config: &ConfigFile,
+    selected: &[usize],
+    partitions: Partitions<'_>,
+    mut each: impl FnMut(Assessment),
+) -> Result<(), Error> {
     let assets = with_upstream(graph, selected);
     let keys: Vec<&str> = assets
         .iter()
@@ -109,7 +125,11 @@ fn assess(
         .filter(|def| def.takes_config)
         .map(|def| (def.key.clone(), config.hash_for(&def.key)))
         .collect();
-    let all = staleness::assess(
+    let wanted: std::collections::HashSet<&str> = selected
+        .iter()
+        .map(|&i| graph.asset(i).key.as_str())
+        .collect();
+    staleness::assess_each(
         graph,
         &steps,
         &Inputs {
@@ -118,15 +138,25 @@ fn assess(
             config_hashes: &config_hashes,
             space: &space,
         },
+        |a| {
+            if wanted.contains(a.asset.as_str()) {
+                each(a);
+            }
+        },
     );
-    let wanted: std::collections::HashSet<&str> = selected
-        .iter()
-        .map(|&i| graph.asset(i).key.as_str())
-        .collect();
-    Ok(all
-        .into_iter()
-        .filter(|a| wanted.contains(a.asset.as_str()))
-        .collect())
+    Ok(())
+}
+
+/// One asset's line of the `status` summary, gathered as assessments stream by.
+#[derive(Default)]
+struct AssetSummary {
+    partitions: usize,
+    fresh: usize,
+    stale: usize,
+    missing: usize,
+    failed: usize,
+    /// The newest partition that is not fresh, with its first reason.
+    newest_reason: String,
 }
 
 /// `status`.
@@ -142,6 +172,9 @@ pub(super) fn status(
         from: args.from.as_deref(),
         to: args.to.as_deref(),
     };
+    if !args.json && args.partition.is_none() {
+        return status_summary(graph, catalog, config, &selected, partitions);
+    }
     let assessments = assess(graph, catalog, config, &selected, partitions)?;
     if args.json {
         let mut rows: Vec<serde_json::Value> = Vec::with_capacity(assessments.len());
@@ -172,87 +205,90 @@ pub(super) fn status(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let mut rows = Vec::new();
-    if args.partition.is_some() {
-        rows.push(
-            ["asset", "partition", "state", "checks", "reasons"]
-                .map(String::from)
-                .to_vec(),
-        );
-        for a in &assessments {
-            let checks = crate::check::results::latest_results(
-                catalog,
-                &a.asset,
-                a.partition.as_deref(),
-                None,
-            )
-            .map_err(catalog_error)?;
-            rows.push(vec![
-                a.asset.clone(),
-                a.partition.clone().unwrap_or_else(|| "-".into()),
-                a.state.name().into(),
-                crate::check::results::summary(&checks),
-                a.reasons
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ]);
-        }
-    } else {
-        rows.push(
-            [
-                "asset",
-                "partitions",
-                "fresh",
-                "stale",
-                "missing",
-                "failed",
-                "first reason",
-            ]
+    let mut rows = vec![
+        ["asset", "partition", "state", "checks", "reasons"]
             .map(String::from)
             .to_vec(),
-        );
-        let mut order: Vec<&str> = Vec::new();
-        let mut by_asset: HashMap<&str, Vec<&Assessment>> = HashMap::new();
-        for a in &assessments {
-            by_asset
-                .entry(a.asset.as_str())
-                .or_insert_with(|| {
-                    order.push(a.asset.as_str());
-                    Vec::new()
-                })
-                .push(a);
-        }
-        for asset in order {
-            let parts = &by_asset[asset];
-            let count = |s: State| parts.iter().filter(|a| a.state == s).count().to_string();
-            let first = parts
+    ];
+    for a in &assessments {
+        let checks =
+            crate::check::results::latest_results(catalog, &a.asset, a.partition.as_deref(), None)
+                .map_err(catalog_error)?;
+        rows.push(vec![
+            a.asset.clone(),
+            a.partition.clone().unwrap_or_else(|| "-".into()),
+            a.state.name().into(),
+            crate::check::results::summary(&checks),
+            a.reasons
                 .iter()
-                .rev()
-                .find(|a| a.state != State::Fresh)
-                .map(|a| {
-                    let reason = a
-                        .reasons
-                        .first()
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
-                    match &a.partition {
-                        Some(p) => format!("{p}: {reason}"),
-                        None => reason,
-                    }
-                })
-                .unwrap_or_default();
-            rows.push(vec![
-                asset.to_owned(),
-                parts.len().to_string(),
-                count(State::Fresh),
-                count(State::Stale),
-                count(State::Missing),
-                count(State::Failed),
-                first,
-            ]);
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ]);
+    }
+    print!("{}", render(&rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status` without `--partition`: one line per asset, counted as the
+/// assessments stream by (a million partitions need no million rows).
+fn status_summary(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    config: &ConfigFile,
+    selected: &[usize],
+    partitions: Partitions<'_>,
+) -> Result<ExitCode, Error> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_asset: HashMap<String, AssetSummary> = HashMap::new();
+    assess_each(graph, catalog, config, selected, partitions, |a| {
+        if !by_asset.contains_key(&a.asset) {
+            order.push(a.asset.clone());
         }
+        let summary = by_asset.entry(a.asset.clone()).or_default();
+        summary.partitions += 1;
+        match a.state {
+            State::Fresh => summary.fresh += 1,
+            State::Stale => summary.stale += 1,
+            State::Missing => summary.missing += 1,
+            State::Failed => summary.failed += 1,
+        }
+        if a.state != State::Fresh {
+            let reason = a
+                .reasons
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            summary.newest_reason = match &a.partition {
+                Some(p) => format!("{p}: {reason}"),
+                None => reason,
+            };
+        }
+    })?;
+    let mut rows = vec![
+        [
+            "asset",
+            "partitions",
+            "fresh",
+            "stale",
+            "missing",
+            "failed",
+            "first reason",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for asset in order {
+        let s = by_asset.remove(&asset).unwrap_or_default();
+        rows.push(vec![
+            asset,
+            s.partitions.to_string(),
+            s.fresh.to_string(),
+            s.stale.to_string(),
+            s.missing.to_string(),
+            s.failed.to_string(),
+            s.newest_reason,
+        ]);
     }
     print!("{}", render(&rows));
     Ok(ExitCode::SUCCESS)

@@ -63,9 +63,8 @@ impl AssetGraph {
                 mapping::check(dep.mapping, &def.partitions, &up.partitions, is_self).map_err(
                     |hint| Error::IncompatiblePartitions {
                         asset: def.key.clone(),
-                        asset_partitions: def.partitions.describe(),
                         upstream: up.key.clone(),
-                        upstream_partitions: up.partitions.describe(),
+                        partitions: Box::new((def.partitions.describe(), up.partitions.describe())),
                         hint: format!("as `{}`: {hint}", dep.mapping),
                     },
                 )?;

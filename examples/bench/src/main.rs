@@ -10,6 +10,7 @@ mod concurrency;
 mod graphs;
 mod layered;
 mod measure;
+mod million;
 mod status;
 mod steps;
 mod throughput;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
             .and_then(|()| checks::run()),
         ["layered"] => layered::run(),
         ["backfill"] => backfill::run(),
+        ["million"] => million::run(),
         ["steps"] => steps::run(),
         ["concurrency"] => concurrency::run(),
         ["throughput"] => throughput::run(),
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         // runs and per-process peak memory.
         ["child-layered", root] => layered::child(root),
         ["child-plan"] => backfill::child_plan(),
+        ["child-million", root, which] => million::child(root, which),
         ["child-backfill", root] => backfill::child_backfill(root),
         ["child-throughput", mode, dir] => throughput::child(mode, dir),
         _ => Err(format!(
