@@ -1,5 +1,6 @@
 //! Benchmarks, run with `cargo run --release -p bench -- all` (or one of
-//! `layered`, `steps`, `concurrency`, `status`, `throughput`, `backfill`, `checks`).
+//! `layered`, `steps`, `concurrency`, `status`, `throughput`, `backfill`,
+//! `checks`, `million`).
 //!
 //! Figures are wall-clock times on the machine at hand; each benchmark prints
 //! its setup so the numbers can be compared with the book's performance page.
@@ -27,7 +28,8 @@ fn main() -> ExitCode {
             .and_then(|()| status::run())
             .and_then(|()| throughput::run())
             .and_then(|()| backfill::run())
-            .and_then(|()| checks::run()),
+            .and_then(|()| checks::run())
+            .and_then(|()| million::run()),
         ["layered"] => layered::run(),
         ["backfill"] => backfill::run(),
         ["million"] => million::run(),
@@ -44,7 +46,7 @@ fn main() -> ExitCode {
         ["child-backfill", root] => backfill::child_backfill(root),
         ["child-throughput", mode, dir] => throughput::child(mode, dir),
         _ => Err(format!(
-            "usage: bench [all|layered|steps|concurrency|status|throughput|backfill|checks], got {args:?}"
+            "usage: bench [all|layered|steps|concurrency|status|throughput|backfill|checks|million], got {args:?}"
         )),
     };
     match result {
