@@ -188,7 +188,18 @@ fn list(graph: &AssetGraph) -> String {
             .to_vec(),
     ];
     for def in graph.registry().assets() {
-        let deps: Vec<&str> = def.dependencies.iter().map(|d| d.asset.as_str()).collect();
+        // A mapping other than the same partition is shown as written:
+        // `Window<item_features, 7>`.
+        let deps: Vec<String> = def
+            .dependencies
+            .iter()
+            .map(|d| match d.mapping {
+                crate::PartitionMapping::Identity => d.asset.clone(),
+                mapping => mapping
+                    .to_string()
+                    .replacen("<T", &format!("<{}", d.asset), 1),
+            })
+            .collect();
         rows.push(vec![
             def.key.clone(),
             def.partitions.describe(),
