@@ -404,3 +404,69 @@ fn bad_ranges_and_keys_are_one_line_usage_errors() {
     // Nothing was written by refused commands.
     assert!(!root.join("events").exists());
 }
+
+#[test]
+fn ctrl_c_lets_running_steps_finish_ends_the_run_cancelled_and_a_rerun_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let args = [
+        "materialize",
+        "--select",
+        "events",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-30",
+        "--jobs",
+        "1",
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("ASSETFLOW_ROOT")
+        .env("FIXTURE_GRAPH", "history")
+        .env("FIXTURE_ROWS", "20")
+        .env("FIXTURE_SLEEP_MS", "50")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Interrupt once a few partitions are published.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_dir(root.join("events"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+        < 3
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("exits");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("interrupted"),
+        "{}",
+        text(&out.stderr)
+    );
+    // What had not started is reported skipped, not failed.
+    assert!(
+        text(&out.stdout).contains("0 failed") && text(&out.stdout).contains("skipped"),
+        "{}",
+        text(&out.stdout)
+    );
+    let runs = catalog(root).runs(1).expect("runs");
+    assert_eq!(runs[0].status, asset_core::catalog::RunStatus::Cancelled);
+    let before = materialization_counts(root, &["events"]);
+    assert!(!before.is_empty() && before.len() < 30, "{}", before.len());
+
+    assert_ok(&fixture(root, &args, &[]));
+    let after = materialization_counts(root, &["events"]);
+    assert_eq!(after.len(), 30);
+    assert!(after.values().all(|&n| n == 1), "{after:?}");
+}

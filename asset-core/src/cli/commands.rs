@@ -10,7 +10,7 @@ use crate::asset::registry::Registry;
 use crate::catalog::{self, SqliteCatalog};
 use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
-use crate::cli::{EXIT_FAILED, IoManagerFactory, inspect, progress};
+use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
 use crate::cli::{dlq, partitions, rebuild, tags};
 use crate::config::ConfigFile;
 use crate::error::Error;
@@ -155,7 +155,26 @@ fn materialize(
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let report = runtime.block_on(materializer.run_plan(plan, &options))?;
+    // Ctrl-C: no further step starts; the running ones finish and are
+    // recorded; the run ends as cancelled. A second Ctrl-C stops at once
+    // (safe too: every write is atomic, and a rerun resumes).
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    options.cancel = Some(cancel.clone());
+    let report = runtime.block_on(async {
+        let flag = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(
+                    "interrupted: finishing the steps that are running (Ctrl-C again to stop at once); rerun the same command to resume"
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(EXIT_INTERRUPTED));
+                }
+            }
+        });
+        materializer.run_plan(plan, &options).await
+    })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -164,7 +183,9 @@ fn materialize(
     } else {
         println!("{}", report.summary_table());
     }
-    Ok(if report.succeeded() {
+    Ok(if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if report.succeeded() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)

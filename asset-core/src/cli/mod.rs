@@ -36,6 +36,8 @@ pub use args::{Cli, Command, MaterializeArgs};
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code for usage errors.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs the CLI over the assets marked `#[asset]` in this program.
 pub fn main() -> ExitCode {

@@ -44,6 +44,7 @@ pub(super) struct RunSettings {
     pub snapshot: Option<Arc<Snapshot>>,
     pub config: Arc<ConfigFile>,
     pub tag: Option<Arc<str>>,
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     pub leases: crate::materialize::lease::LeaseSettings,
 }
 
@@ -116,6 +117,15 @@ pub(super) async fn execute(
             let Some(Reverse((_, s))) = ready.pop() else {
                 break;
             };
+            if super::is_cancelled(settings.cancel.as_deref()) {
+                finished.push((
+                    s,
+                    skipped(&shared, s, "the run was cancelled".into()),
+                    None,
+                    1,
+                ));
+                continue;
+            }
             if let Some(reason) = blocked_by[s].take() {
                 finished.push((s, skipped(&shared, s, reason), None, 1));
                 continue;

@@ -15,7 +15,7 @@ pub mod tagged_io;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, RunStatus};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -52,6 +52,11 @@ pub struct MaterializeOptions {
     pub dry_run: bool,
     /// Told about each finished step.
     pub observer: Option<Observer>,
+    /// Set to stop the run: no further step starts, the ones running finish
+    /// and are recorded, the rest are reported skipped, and the run ends as
+    /// cancelled (the CLI sets it on Ctrl-C). Rerunning the same command
+    /// resumes.
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Bytes of step outputs kept in memory for downstream steps of the same
     /// run (saving a read and a decode); outputs that do not fit are reloaded
     /// from storage. 0 turns the cache off.
@@ -74,6 +79,7 @@ impl Default for MaterializeOptions {
             force: false,
             dry_run: false,
             observer: None,
+            cancel: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
@@ -265,12 +271,19 @@ impl Materializer {
                     config: self.config.clone(),
                     tag: self.tag.clone(),
                     leases: self.leases,
+                    cancel: options.cancel.clone(),
                 },
             )
             .await;
             if let Some(catalog) = &self.catalog {
-                let failed = steps.iter().any(|s| s.status == StepStatus::Failed);
-                snapshot::end_run(catalog.clone(), &run_id, failed).await?;
+                let status = if is_cancelled(options.cancel.as_deref()) {
+                    RunStatus::Cancelled
+                } else if steps.iter().any(|s| s.status == StepStatus::Failed) {
+                    RunStatus::Failed
+                } else {
+                    RunStatus::Succeeded
+                };
+                snapshot::end_run(catalog.clone(), &run_id, status).await?;
             }
             steps
         };
@@ -308,6 +321,11 @@ pub fn key_space(
         space = space.with_dynamic(&set, keys)?;
     }
     Ok(space)
+}
+
+/// Whether `cancel` was set.
+pub(crate) fn is_cancelled(cancel: Option<&std::sync::atomic::AtomicBool>) -> bool {
+    cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// A run id: time, process and a per-process counter, so two runs started in

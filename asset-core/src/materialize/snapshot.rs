@@ -98,16 +98,11 @@ pub(crate) async fn begin_run(
 pub(crate) async fn end_run(
     catalog: Arc<dyn Catalog>,
     run_id: &str,
-    failed: bool,
+    status: RunStatus,
 ) -> Result<(), Error> {
     let run_id = run_id.to_owned();
     blocking(move || {
         catalog.flush().map_err(catalog_error)?;
-        let status = if failed {
-            RunStatus::Failed
-        } else {
-            RunStatus::Succeeded
-        };
         catalog
             .end_run(&run_id, status, &chrono::Utc::now().to_rfc3339())
             .map_err(catalog_error)
