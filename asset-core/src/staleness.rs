@@ -14,7 +14,7 @@ use std::fmt;
 
 use crate::graph::AssetGraph;
 use crate::materialize::record::{InputVersion, MaterializationRecord, short};
-use crate::partition::mapping::{PartitionMapping, UpstreamKeys, upstream_keys};
+use crate::partition::mapping::{UpstreamKeys, direct_key, upstream_keys};
 use crate::partition::{KeySpace, PartitionKey};
 
 /// An asset-partition key: asset and partition (`None` if unpartitioned).
@@ -372,17 +372,14 @@ pub fn expected_keys(
     let mut out = Vec::with_capacity(def.dependencies.len());
     for (dependency, &u) in def.dependencies.iter().zip(graph.upstream_of(i)) {
         let upstream = graph.asset(u);
-        // The common cases need no key arithmetic (this runs for every
-        // asset-partition of a `status` over hundreds of thousands).
-        if dependency.mapping == PartitionMapping::Identity {
-            if !upstream.partitions.is_partitioned() {
-                out.push((u, None));
-                continue;
-            }
-            if upstream.partitions == def.partitions {
-                out.push((u, partition.cloned()));
-                continue;
-            }
+        if let Some(key) = direct_key(
+            dependency.mapping,
+            &def.partitions,
+            partition,
+            &upstream.partitions,
+        ) {
+            out.push((u, key));
+            continue;
         }
         match upstream_keys(
             dependency.mapping,

@@ -17,7 +17,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{FnArg, Item, ItemFn, LitStr, ReturnType, Type};
+use syn::{FnArg, ItemFn, LitStr, ReturnType, Type};
 
 use crate::diagnostics::Errors;
 
@@ -48,19 +48,8 @@ struct CheckOptions {
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = parse_options(args, &mut errors);
-    let function = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(function)) => function,
-        Ok(other) => {
-            errors.push(syn::Error::new_spanned(
-                crate::asset::item_head(&other),
-                NOT_A_FUNCTION,
-            ));
-            return errors.beside(item);
-        }
-        Err(error) => {
-            errors.push(error);
-            return errors.beside(item);
-        }
+    let Some(function) = crate::asset::free_function(&item, NOT_A_FUNCTION, &mut errors) else {
+        return errors.beside(item);
     };
     let Some(value) = value_type(&function, &mut errors) else {
         return errors.beside(item);

@@ -13,7 +13,7 @@ use proc_macro2::TokenStream;
 use quote::quote_spanned;
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
-use syn::{Ident, Item, ItemFn, LitStr, Path, Token};
+use syn::{Ident, ItemFn, LitStr, Path, Token};
 
 use crate::code_version;
 use crate::diagnostics::Errors;
@@ -36,19 +36,8 @@ struct VersionedOptions {
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = parse_options(args, &mut errors);
-    let function = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(function)) => function,
-        Ok(other) => {
-            errors.push(syn::Error::new_spanned(
-                crate::asset::item_head(&other),
-                NOT_A_FUNCTION,
-            ));
-            return errors.beside(item);
-        }
-        Err(error) => {
-            errors.push(error);
-            return errors.beside(item);
-        }
+    let Some(function) = crate::asset::free_function(&item, NOT_A_FUNCTION, &mut errors) else {
+        return errors.beside(item);
     };
     if let Some(receiver) = function.sig.receiver() {
         errors.push(syn::Error::new_spanned(receiver, NOT_A_FUNCTION));

@@ -89,19 +89,30 @@ pub trait IoManager: Send + Sync + 'static {
     fn load_sidecar<'a>(&'a self, location: &'a Location)
     -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
 
+    /// Where the IO manager keeps its files, if it keeps one data file per
+    /// asset-partition under a [`StorageRoot`](crate::StorageRoot): the root
+    /// and that file's name (`data.parquet`). Through it the sweep of staged
+    /// uploads and the promotion of tagged values work the same for every
+    /// such IO manager. `None` (the default): neither applies.
+    fn files(&self) -> Option<(&crate::StorageRoot, &str)> {
+        None
+    }
+
     /// Removes what a killed process left half-written in the place of
     /// `location` (staged uploads) if untouched for `older_than`; returns
     /// how many were removed. Readers never see those files; this only
     /// reclaims their space. Pass zero only when no other process can be
-    /// writing `location` (the caller holds its lease). The default has
-    /// nothing to sweep.
+    /// writing `location` (the caller holds its lease). Without
+    /// [`files`](IoManager::files) there is nothing to sweep.
     fn sweep_staged<'a>(
         &'a self,
         location: &'a Location,
         older_than: std::time::Duration,
     ) -> BoxFuture<'a, Result<usize>> {
-        let _ = (location, older_than);
-        Box::pin(async { Ok(0) })
+        match self.files() {
+            Some((root, _)) => Box::pin(root.sweep_staged_uploads_async(location, older_than)),
+            None => Box::pin(async { Ok(0) }),
+        }
     }
 
     /// Promotes the value of `location` in the tagged namespace `tag`
@@ -114,15 +125,17 @@ pub trait IoManager: Send + Sync + 'static {
     /// copy stays until the tag is deleted.
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) names the tagged file if
-    /// the tag has no value there. The default refuses: the IO manager keeps
-    /// no tagged namespaces.
+    /// the tag has no value there. Without [`files`](IoManager::files) it
+    /// is refused: the IO manager keeps no tagged namespaces.
     fn promote_from_tag<'a>(
         &'a self,
         tag: &'a str,
         location: &'a Location,
         sidecar: &'a [u8],
     ) -> BoxFuture<'a, Result<StoreReceipt>> {
-        let _ = (tag, sidecar);
+        if let Some((root, data_file)) = self.files() {
+            return Box::pin(root.promote_from_tag(tag, location, data_file, sidecar));
+        }
         Box::pin(async move {
             Err(crate::Error::Other {
                 uri: self.uri(location),

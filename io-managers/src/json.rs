@@ -166,24 +166,9 @@ impl IoManager for JsonIoManager {
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
         Box::pin(self.root.get_sidecar(location))
     }
-    fn sweep_staged<'a>(
-        &'a self,
-        location: &'a Location,
-        older_than: std::time::Duration,
-    ) -> BoxFuture<'a, Result<usize>> {
-        Box::pin(self.root.sweep_staged_uploads_async(location, older_than))
-    }
 
-    fn promote_from_tag<'a>(
-        &'a self,
-        tag: &'a str,
-        location: &'a Location,
-        sidecar: &'a [u8],
-    ) -> BoxFuture<'a, Result<StoreReceipt>> {
-        Box::pin(
-            self.root
-                .promote_from_tag(tag, location, Self::DATA_FILE_NAME, sidecar),
-        )
+    fn files(&self) -> Option<(&StorageRoot, &str)> {
+        Some((&self.root, Self::DATA_FILE_NAME))
     }
 }
 

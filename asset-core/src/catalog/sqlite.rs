@@ -326,10 +326,16 @@ impl SqliteCatalog {
 
     /// Queues a write and waits for its outcome, expecting a count.
     fn submit_count(&self, op: Op) -> Result<u64, CatalogError> {
-        match self.submit(op, true)? {
-            Reply::Count(n) => Ok(n),
-            _ => Err(self.unexpected_reply()),
-        }
+        self.ask(op, |reply| match reply {
+            Reply::Count(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// Submits `op`, waits for its reply, and takes the answer `pick` finds
+    /// in it (a reply of another kind is a bug, reported as an error).
+    fn ask<T>(&self, op: Op, pick: impl FnOnce(Reply) -> Option<T>) -> Result<T, CatalogError> {
+        pick(self.submit(op, true)?).ok_or_else(|| self.unexpected_reply())
     }
 
     /// The writer answered a command with another command's kind of reply
@@ -805,10 +811,10 @@ impl Catalog for SqliteCatalog {
             holder: holder.to_owned(),
             ttl,
         };
-        match self.submit(op, true)? {
-            Reply::Lease(outcome) => Ok(outcome),
-            _ => Err(self.unexpected_reply()),
-        }
+        self.ask(op, |reply| match reply {
+            Reply::Lease(outcome) => Some(outcome),
+            _ => None,
+        })
     }
 
     fn acquire_leases(
@@ -829,10 +835,10 @@ impl Catalog for SqliteCatalog {
             holder: holder.to_owned(),
             ttl,
         };
-        match self.submit(op, true)? {
-            Reply::Leases(outcomes) => Ok(outcomes),
-            _ => Err(self.unexpected_reply()),
-        }
+        self.ask(op, |reply| match reply {
+            Reply::Leases(outcomes) => Some(outcomes),
+            _ => None,
+        })
     }
 
     fn renew_leases_of(&self, holder: &str, ttl: Duration) -> Result<u64, CatalogError> {
@@ -840,10 +846,7 @@ impl Catalog for SqliteCatalog {
             holder: holder.to_owned(),
             ttl,
         };
-        match self.submit(op, true)? {
-            Reply::Count(n) => Ok(n),
-            _ => Err(self.unexpected_reply()),
-        }
+        self.submit_count(op)
     }
 
     fn renew_lease(
@@ -860,10 +863,10 @@ impl Catalog for SqliteCatalog {
             holder: holder.to_owned(),
             ttl,
         };
-        match self.submit(op, true)? {
-            Reply::Renewed(held) => Ok(held),
-            _ => Err(self.unexpected_reply()),
-        }
+        self.ask(op, |reply| match reply {
+            Reply::Renewed(held) => Some(held),
+            _ => None,
+        })
     }
 
     fn release_lease(
@@ -969,10 +972,10 @@ impl Catalog for SqliteCatalog {
             partition: partition.map(str::to_owned),
             uri: production_uri.to_owned(),
         };
-        match self.submit(op, true)? {
-            Reply::Promoted(record) => Ok(*record),
-            _ => Err(self.unexpected_reply()),
-        }
+        self.ask(op, |reply| match reply {
+            Reply::Promoted(record) => Some(*record),
+            _ => None,
+        })
     }
 
     fn discard_tag(&self, tag: &str) -> Result<u64, CatalogError> {

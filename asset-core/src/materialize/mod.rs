@@ -172,8 +172,13 @@ impl Materializer {
     /// Checks that `options` plan: the selection, the partitions and the
     /// configuration, without checking IO managers (for refusing bad input
     /// before storage is opened).
+    ///
+    /// Cheap whatever the range: keys are checked, not expanded into steps
+    /// (the plan is built once, by [`plan`](Self::plan)).
     pub fn plan_only(&self, options: &MaterializeOptions) -> Result<(), Error> {
-        self.plan_steps(options).map(drop)
+        let (selected, partitions, space) = self.resolve(options)?;
+        Plan::check_partitions(&self.graph, &selected, &partitions, &space)?;
+        self.check_config(&selected)
     }
 
     /// Plans the selection: steps in dependency order. Usage errors (unknown
@@ -187,6 +192,18 @@ impl Materializer {
 
     /// [`plan`](Self::plan) without the IO managers' check.
     fn plan_steps(&self, options: &MaterializeOptions) -> Result<Plan, Error> {
+        let (selected, partitions, space) = self.resolve(options)?;
+        let plan = Plan::build(&self.graph, &selected, &partitions, &space, options.order)?;
+        self.check_config(&selected)?;
+        Ok(plan)
+    }
+
+    /// The selected assets (in topological order), the partitions asked
+    /// for, and what partitions exist.
+    fn resolve(
+        &self,
+        options: &MaterializeOptions,
+    ) -> Result<(Vec<usize>, PartitionSelection, KeySpace), Error> {
         let selected = options.selection.resolve(&self.graph)?;
         let partitions = PartitionSelection::from_args(
             options.partition.as_deref(),
@@ -194,15 +211,18 @@ impl Materializer {
             options.to.as_deref(),
         )?;
         let space = self.key_space(&selected, options.now)?;
-        let plan = Plan::build(&self.graph, &selected, &partitions, &space, options.order)?;
-        // A section that does not fit its asset is found before anything runs.
-        for &i in &selected {
+        Ok((selected, partitions, space))
+    }
+
+    /// A section that does not fit its asset is found before anything runs.
+    fn check_config(&self, selected: &[usize]) -> Result<(), Error> {
+        for &i in selected {
             let def = self.graph.asset(i);
             if def.takes_config {
                 def.check_config(&self.config.config_for(&def.key))?;
             }
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// What partitions exist for the assets of `selected` and their

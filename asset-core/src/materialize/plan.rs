@@ -18,7 +18,7 @@ use io_managers::Location;
 use crate::asset::definition::PartitionMapping;
 use crate::error::Error;
 use crate::graph::AssetGraph;
-use crate::partition::mapping::{UpstreamKeys, upstream_keys};
+use crate::partition::mapping::{UpstreamKeys, direct_key, upstream_keys};
 use crate::partition::{KeyRange, KeySpace, PartitionKey};
 
 /// Which partitions of the selected assets a run covers.
@@ -139,15 +139,7 @@ impl Plan {
         space: &KeySpace,
         order: PartitionOrder,
     ) -> Result<Self, Error> {
-        if *partitions != PartitionSelection::None
-            && !selected
-                .iter()
-                .any(|&i| graph.asset(i).partitions.is_partitioned())
-        {
-            return Err(Error::PartitionNotApplicable {
-                key: partitions.describe(),
-            });
-        }
+        check_applicable(graph, selected, partitions)?;
         let mut steps: Vec<Step> = Vec::with_capacity(selected.len());
         // The step of each asset-partition planned so far, per asset.
         let mut step_of: Vec<HashMap<Option<PartitionKey>, usize>> =
@@ -187,12 +179,13 @@ impl Plan {
                         });
                         Ok(())
                     };
-                    // The common case, the same partition of an upstream
-                    // partitioned alike, needs no key arithmetic.
-                    if dependency.mapping == PartitionMapping::Identity
-                        && upstream.partitions == def.partitions
-                    {
-                        push(partition.clone())?;
+                    if let Some(key) = direct_key(
+                        dependency.mapping,
+                        &def.partitions,
+                        partition.as_ref(),
+                        &upstream.partitions,
+                    ) {
+                        push(key)?;
                     } else {
                         match upstream_keys(
                             dependency.mapping,
@@ -282,6 +275,22 @@ impl Plan {
         })
     }
 
+    /// Checks what [`build`](Self::build) would refuse about the partitions
+    /// asked for (a key or range outside an asset's partitions, a partition
+    /// for an unpartitioned selection) without expanding any step.
+    pub fn check_partitions(
+        graph: &AssetGraph,
+        selected: &[usize],
+        partitions: &PartitionSelection,
+        space: &KeySpace,
+    ) -> Result<(), Error> {
+        check_applicable(graph, selected, partitions)?;
+        for &i in selected {
+            keys_for(graph, i, partitions, space)?;
+        }
+        Ok(())
+    }
+
     /// The steps, in dependency order.
     pub fn steps(&self) -> &[Step] {
         &self.steps
@@ -301,6 +310,24 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+}
+
+/// Partitions asked for, but no selected asset is partitioned.
+fn check_applicable(
+    graph: &AssetGraph,
+    selected: &[usize],
+    partitions: &PartitionSelection,
+) -> Result<(), Error> {
+    if *partitions != PartitionSelection::None
+        && !selected
+            .iter()
+            .any(|&i| graph.asset(i).partitions.is_partitioned())
+    {
+        return Err(Error::PartitionNotApplicable {
+            key: partitions.describe(),
+        });
+    }
+    Ok(())
 }
 
 /// The partitions of asset `i` this run covers; `None` for an

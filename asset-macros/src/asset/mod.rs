@@ -34,21 +34,8 @@ use signature::{Output, Param, Signature};
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = options::parse(args, &mut errors);
-    let function = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(function)) => function,
-        Ok(other) => {
-            errors.push(syn::Error::new_spanned(
-                item_head(&other),
-                signature::NOT_A_FREE_FUNCTION,
-            ));
-            return errors.beside(item);
-        }
-        // Syntax rustc will report itself, or syntax newer than syn's:
-        // either way say what syn could not parse, like `#[tokio::main]`.
-        Err(error) => {
-            errors.push(error);
-            return errors.beside(item);
-        }
+    let Some(function) = free_function(&item, signature::NOT_A_FREE_FUNCTION, &mut errors) else {
+        return errors.beside(item);
     };
     let Some(signature) = signature::read(&function, &mut errors) else {
         return errors.beside(item);
@@ -60,6 +47,29 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     out.extend(generated);
     out.extend(errors.into_compile_errors());
     out
+}
+
+/// `item` as a free function; anything else is recorded in `errors` (with
+/// `not_a_function` spanned at the item's head) and gives `None`. Shared by
+/// every attribute macro of this crate.
+pub(crate) fn free_function(
+    item: &TokenStream,
+    not_a_function: &str,
+    errors: &mut Errors,
+) -> Option<syn::ItemFn> {
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(function)) => Some(function),
+        Ok(other) => {
+            errors.push(syn::Error::new_spanned(item_head(&other), not_a_function));
+            None
+        }
+        // Syntax rustc will report itself, or syntax newer than syn's:
+        // either way say what syn could not parse, like `#[tokio::main]`.
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    }
 }
 
 /// The start of an item, for an error span: `struct Name`, `impl Trait for T`...

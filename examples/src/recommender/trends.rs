@@ -24,19 +24,28 @@ pub struct ItemTrend {
     pub active_days: i64,
 }
 
+impl ItemTrend {
+    /// An item with no engagement yet.
+    fn none(item_id: i64) -> Self {
+        Self {
+            item_id,
+            views: 0,
+            clicks: 0,
+            purchases: 0,
+            active_days: 0,
+        }
+    }
+}
+
 /// Sums each item's views, clicks and purchases over `days` (any order),
 /// counting the days it appears on. Items sorted by id.
 pub fn rolling<'a>(days: impl IntoIterator<Item = &'a [ItemFeature]>) -> Vec<ItemTrend> {
     let mut by_item: BTreeMap<i64, ItemTrend> = BTreeMap::new();
     for day in days {
         for f in day {
-            let t = by_item.entry(f.item_id).or_insert(ItemTrend {
-                item_id: f.item_id,
-                views: 0,
-                clicks: 0,
-                purchases: 0,
-                active_days: 0,
-            });
+            let t = by_item
+                .entry(f.item_id)
+                .or_insert_with(|| ItemTrend::none(f.item_id));
             t.views += f.views;
             t.clicks += f.clicks;
             t.purchases += f.purchases;
@@ -55,13 +64,9 @@ pub fn accumulate(previous: Option<&[ItemTrend]>, today: &[ItemFeature]) -> Vec<
         .map(|t| (t.item_id, t.clone()))
         .collect();
     for t in rolling([today]) {
-        let total = by_item.entry(t.item_id).or_insert(ItemTrend {
-            item_id: t.item_id,
-            views: 0,
-            clicks: 0,
-            purchases: 0,
-            active_days: 0,
-        });
+        let total = by_item
+            .entry(t.item_id)
+            .or_insert_with(|| ItemTrend::none(t.item_id));
         total.views += t.views;
         total.clicks += t.clicks;
         total.purchases += t.purchases;
