@@ -470,3 +470,104 @@ fn ctrl_c_lets_running_steps_finish_ends_the_run_cancelled_and_a_rerun_resumes()
     assert_eq!(after.len(), 30);
     assert!(after.values().all(|&n| n == 1), "{after:?}");
 }
+
+#[test]
+fn partitions_lists_keys_with_windows_and_list_shows_mappings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let out = fixture(
+        root,
+        &[
+            "partitions",
+            "events",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+        ],
+        &[],
+    );
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("2024-01-02  2024-01-02 00:00 UTC  2024-01-03 00:00 UTC"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 partitions of events (daily from 2024-01-01)"),
+        "{stdout}"
+    );
+    // Without a range: the newest keys, and how many were left out.
+    let out = fixture(root, &["partitions", "events", "--limit", "3"], &[]);
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("not shown (raise --limit)"));
+
+    let out = fixture(root, &["list"], &[]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("sessions, Prev<running_total>"), "{stdout}");
+    assert!(stdout.contains("Window<sessions, 3>"), "{stdout}");
+    assert!(stdout.contains("Latest<sessions>"), "{stdout}");
+
+    // `status` over a range: one line per asset, counted.
+    assert_ok(&fixture(
+        root,
+        &[
+            "materialize",
+            "--select",
+            "events",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-03",
+        ],
+        &[],
+    ));
+    let out = fixture(
+        root,
+        &[
+            "status",
+            "--select",
+            "events",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-04",
+        ],
+        &[],
+    );
+    assert_ok(&out);
+    let row: Vec<String> = text(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("events"))
+        .expect("a row for events")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(row[..6], ["events", "4", "3", "0", "1", "0"], "{row:?}");
+    assert_eq!(row[6], "2024-01-04:", "{row:?}");
+
+    let cases: [(&[&str], &str); 4] = [
+        (&["partitions", "nope"], "unknown asset \"nope\""),
+        (&["partitions", "report"], "not partitioned"),
+        (&["partitions"], "partitions needs an ASSET"),
+        (
+            &["materialize", "--select", "events", "--from", "2024-01-01"],
+            "--to",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = fixture(root, args, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
