@@ -48,6 +48,9 @@ use xxhash_rust::xxh3::Xxh3;
 /// The configuration file's name, at the project root.
 pub const CONFIG_FILE_NAME: &str = "assets.toml";
 
+/// The largest configuration file read: 4 MiB, thousands of sections.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
 /// An asset function parameter holding the asset's configuration section,
 /// deserialized into `C`. Not a dependency; derefs to `C`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -109,6 +112,26 @@ pub enum ConfigError {
         key: Option<String>,
         /// What is wrong (serde's message).
         message: String,
+    },
+    /// A configuration file given by name (`--config FILE`) is not there.
+    #[error("configuration file {} does not exist", path.display())]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is bigger than any configuration should be (a mistake, or
+    /// a file made to exhaust memory): refused before it is read.
+    #[error(
+        "{} is {bytes} bytes, more than the {limit} bytes a configuration file may have",
+        path.display()
+    )]
+    TooBig {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// The limit, [`MAX_CONFIG_BYTES`].
+        limit: u64,
     },
     /// An asset has no section and its configuration type needs one.
     #[error(
@@ -184,8 +207,18 @@ impl Default for ConfigFile {
 
 impl ConfigFile {
     /// Reads and parses the file at `path`; a missing file is an empty one.
+    /// A file over [`MAX_CONFIG_BYTES`] is refused unread.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.len() > MAX_CONFIG_BYTES
+        {
+            return Err(ConfigError::TooBig {
+                path: path.to_owned(),
+                bytes: meta.len(),
+                limit: MAX_CONFIG_BYTES,
+            });
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(path, text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::empty(path)),
@@ -194,6 +227,19 @@ impl ConfigFile {
                 source,
             }),
         }
+    }
+
+    /// [`load`](Self::load) for the file a user named: the default
+    /// [`CONFIG_FILE_NAME`] may be missing (then it is empty), any other
+    /// path must exist ([`ConfigError::NotFound`]).
+    pub fn load_given(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        if path != Path::new(CONFIG_FILE_NAME) && !path.exists() {
+            return Err(ConfigError::NotFound {
+                path: path.to_owned(),
+            });
+        }
+        Self::load(path)
     }
 
     /// Parses `text` as the contents of the file at `path` (named in messages).
@@ -205,6 +251,15 @@ impl ConfigFile {
             message: e.message().trim().replace('\n', "; "),
             path: path.clone(),
         })?;
+        // TOML allows `nan` and `inf`; no setting means them, and `nan`
+        // breaks every comparison made with it.
+        if let Some(key) = non_finite_key(&sections, "") {
+            return Err(ConfigError::Syntax {
+                line: non_finite_line(&text),
+                message: format!("`{key}` is not a finite number (nan and inf are refused)"),
+                path,
+            });
+        }
         Ok(Self {
             source: Arc::new(Source {
                 path,
@@ -433,6 +488,45 @@ impl ConfigSection {
 }
 
 /// The 1-based line of byte `offset` in `text`.
+/// The dotted key of the first `nan` or `inf` in `table`.
+fn non_finite_key(table: &toml::Table, prefix: &str) -> Option<String> {
+    fn walk(value: &toml::Value, key: String) -> Option<String> {
+        match value {
+            toml::Value::Float(f) if !f.is_finite() => Some(key),
+            toml::Value::Table(t) => non_finite_key(t, &key),
+            toml::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, format!("{key}[{i}]"))),
+            _ => None,
+        }
+    }
+    table.iter().find_map(|(k, v)| {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        walk(v, key)
+    })
+}
+
+/// The first line with a bare `nan` or `inf` value (outside quotes).
+fn non_finite_line(text: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            let code = line.split('#').next().unwrap_or("");
+            let bare: String = code
+                .split(['"', '\''])
+                .step_by(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            bare.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| word == "nan" || word == "inf")
+        })
+        .map_or(1, |i| i + 1)
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
@@ -667,6 +761,51 @@ a = 1
         assert_eq!(
             file("[m]\nlr = 0.5\nn = 1\n[o]\nx = 1\n").hash_for("m"),
             base
+        );
+    }
+
+    #[test]
+    fn nan_and_inf_are_refused_naming_key_and_line() {
+        for (text, key, line) in [
+            ("[m]\nlr = nan\n", "m.lr", 2),
+            ("[m]\nname = \"inf\"\nx = [1.0, -inf]\n", "m.x[1]", 3),
+            ("[m]\n[m.inner]\nk = +inf\n", "m.inner.k", 3),
+        ] {
+            let err = ConfigFile::parse("assets.toml", text)
+                .expect_err(text)
+                .to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "assets.toml:{line}: `{key}` is not a finite number (nan and inf are refused)"
+                )
+            );
+        }
+        ConfigFile::parse("assets.toml", "[m]\nname = \"nan\"\n").expect("a string");
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist_the_default_may_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nonexistent.toml");
+        let err = ConfigFile::load_given(&missing).expect_err("missing");
+        assert_eq!(
+            err.to_string(),
+            format!("configuration file {} does not exist", missing.display())
+        );
+        assert!(ConfigFile::load(&missing).is_ok());
+    }
+
+    #[test]
+    fn a_config_file_past_the_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = dir.path().join("assets.toml");
+        let file = std::fs::File::create(&big).expect("create");
+        file.set_len(MAX_CONFIG_BYTES + 1).expect("grow");
+        let err = ConfigFile::load(&big).expect_err("too big").to_string();
+        assert!(
+            err.contains(&format!("is {} bytes, more than the", MAX_CONFIG_BYTES + 1)),
+            "{err}"
         );
     }
 

@@ -40,6 +40,7 @@ pub mod partition;
 pub mod provenance;
 pub mod retry;
 pub mod staleness;
+pub mod stored_value;
 pub mod testing;
 pub mod value;
 

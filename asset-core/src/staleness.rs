@@ -74,6 +74,29 @@ pub enum Reason {
     },
     /// A rerun was forced.
     Forced,
+    /// The record is there, its stored value is not (its file was deleted).
+    StoredValueMissing,
+    /// The stored value's size is not the size recorded when it was written:
+    /// it was replaced, truncated or damaged since.
+    StoredValueResized {
+        /// The bytes recorded.
+        expected: u64,
+        /// The bytes found.
+        found: u64,
+    },
+    /// The stored value, read back and hashed (`--verify`), has another
+    /// data version than the one recorded.
+    StoredValueRehashed {
+        /// The data version recorded.
+        expected: String,
+        /// The data version of what is stored.
+        found: String,
+    },
+    /// The stored value could not be looked up or read back.
+    StoredValueUnreadable {
+        /// Why.
+        error: String,
+    },
 }
 
 fn name(asset: &str, partition: Option<&str>) -> String {
@@ -123,6 +146,20 @@ impl fmt::Display for Reason {
                 )
             }
             Reason::Forced => write!(f, "forced"),
+            Reason::StoredValueMissing => write!(f, "its stored value is missing"),
+            Reason::StoredValueResized { expected, found } => write!(
+                f,
+                "stored value changed or damaged (expected {expected} bytes, found {found})"
+            ),
+            Reason::StoredValueRehashed { expected, found } => write!(
+                f,
+                "stored value changed or damaged (data version expected {}, found {})",
+                short(expected),
+                short(found)
+            ),
+            Reason::StoredValueUnreadable { error } => {
+                write!(f, "its stored value cannot be checked ({error})")
+            }
         }
     }
 }
@@ -271,6 +308,21 @@ pub fn assess_each(
     graph: &AssetGraph,
     steps: &[(usize, Option<PartitionKey>)],
     inputs: &Inputs<'_>,
+    each: impl FnMut(Assessment),
+) {
+    assess_each_stored(graph, steps, inputs, &|_, _| None, each);
+}
+
+/// [`assess_each`], also asking `stored` (given the asset's index and its
+/// record) whether the value a record describes is still stored as written
+/// (see [`stored_value`](crate::stored_value)): a record whose code, config
+/// and inputs are current is fresh only if its value is there too. This is
+/// the rule `status`, `why` and the materializer share.
+pub fn assess_each_stored(
+    graph: &AssetGraph,
+    steps: &[(usize, Option<PartitionKey>)],
+    inputs: &Inputs<'_>,
+    stored: &dyn Fn(usize, &MaterializationRecord) -> Option<Reason>,
     mut each: impl FnMut(Assessment),
 ) {
     // Borrowed keys: lookups allocate nothing (this runs for every
@@ -323,11 +375,12 @@ pub fn assess_each(
                     })
                     .collect();
                 reasons.extend(record_reasons(record, &def.code_version, config, &expected));
+                reasons.extend(stored(*asset, record));
             }
         }
         let state = if reasons.is_empty() {
             State::Fresh
-        } else if record.is_none() {
+        } else if record.is_none() || reasons.contains(&Reason::StoredValueMissing) {
             State::Missing
         } else if failed.contains_key(&key) {
             State::Failed

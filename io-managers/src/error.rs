@@ -31,6 +31,19 @@ pub enum Error {
         /// The underlying IO error.
         source: std::io::Error,
     },
+    /// A folder on the path of a write or delete is a symbolic link that
+    /// leads out of the storage root.
+    #[error(
+        "{link} is a symbolic link to {target}, outside the storage root {root}: refusing to write or delete through it"
+    )]
+    EscapesRoot {
+        /// The link.
+        link: PathBuf,
+        /// Where it leads.
+        target: PathBuf,
+        /// The storage root.
+        root: PathBuf,
+    },
     /// Nothing is stored at this location: never materialized, or its file
     /// was removed since.
     #[error("{uri} does not exist (never materialized, or deleted since: materialize it again)")]

@@ -20,6 +20,18 @@ pub struct StoreReceipt {
     pub bytes: u64,
 }
 
+/// What is published at a location, as far as a metadata lookup tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// No value: never stored, or its file was removed since.
+    Nothing,
+    /// A value, of this many bytes if the store keeps one object per value.
+    Value {
+        /// The object's size (`None` when the IO manager cannot say cheaply).
+        bytes: Option<u64>,
+    },
+}
+
 /// Persists and loads the values of asset-partitions.
 ///
 /// Contract every implementation keeps:
@@ -58,6 +70,20 @@ pub trait IoManager: Send + Sync + 'static {
                 Err(crate::Error::NotFound { .. }) => Ok(false),
                 Err(e) => Err(e),
             }
+        })
+    }
+
+    /// What is published at `location` and its size: one metadata lookup
+    /// (a HEAD, a `stat`), nothing read. It is how a record's value is
+    /// checked to still be there, unchanged in size. The default asks
+    /// [`exists`](IoManager::exists) and knows no size.
+    fn published<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Published>> {
+        Box::pin(async move {
+            Ok(if self.exists(location).await? {
+                Published::Value { bytes: None }
+            } else {
+                Published::Nothing
+            })
         })
     }
 

@@ -152,6 +152,11 @@ impl IoManager for JsonIoManager {
         Box::pin(async move { self.root.exists(&self.data_path(location)).await })
     }
 
+    /// One HEAD, with the file's size.
+    fn published<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<crate::Published>> {
+        Box::pin(async move { self.root.published(&self.data_path(location)).await })
+    }
+
     fn store_sidecar<'a>(
         &'a self,
         location: &'a Location,

@@ -17,6 +17,7 @@
 //! engine can depend on its default implementations without a cycle.
 
 mod blocking;
+mod containment;
 mod data_version;
 mod error;
 pub mod failpoint;
@@ -27,13 +28,15 @@ mod memory;
 mod parquet;
 mod payload;
 mod root;
+mod tag;
 
 pub use data_version::{DataVersion, data_version_of};
 pub use error::{Error, Result};
-pub use io_manager::{IoManager, StoreReceipt};
+pub use io_manager::{IoManager, Published, StoreReceipt};
 pub use json::JsonIoManager;
 pub use location::{DIMENSION_SEPARATOR, Location, validate_key};
 pub use memory::MemoryIoManager;
 pub use parquet::{ParquetIoManager, ParquetOptions};
 pub use payload::{Payload, PayloadKind, TableData};
 pub use root::StorageRoot;
+pub use tag::{MAX_TAG_LEN, validate_tag};

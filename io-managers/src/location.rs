@@ -91,8 +91,13 @@ pub fn validate_key(what: &'static str, key: &str) -> Result<()> {
         Some("`.` and `..` are not allowed")
     } else if key.contains(['/', '\\']) {
         Some("it contains a path separator")
+    } else if key.trim().is_empty() {
+        Some("it is only whitespace")
     } else if key.chars().any(|c| c.is_control()) {
         Some("it contains a control character")
+    } else if key.chars().any(is_bidi_control) {
+        // They make a key display as another one (U+202E reverses what follows).
+        Some("it contains a bidirectional text control character")
     } else if key.len() > 200 {
         Some("it is longer than 200 bytes")
     } else if key.starts_with('.') || key.starts_with('_') {
@@ -110,6 +115,12 @@ pub fn validate_key(what: &'static str, key: &str) -> Result<()> {
     }
 }
 
+/// The Unicode bidirectional formatting characters (marks, embeddings,
+/// overrides, isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +136,23 @@ mod tests {
             );
         }
         assert!(validate_key("asset key", &"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn whitespace_only_and_bidi_control_keys_are_refused() {
+        for (bad, reason) in [
+            (" ", "only whitespace"),
+            ("\u{3000}", "only whitespace"),
+            ("eu\u{202E}su", "bidirectional"),
+            ("\u{2066}x", "bidirectional"),
+            ("a\u{200F}", "bidirectional"),
+        ] {
+            let err = validate_key("partition key", bad)
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains(reason), "{bad:?}: {err}");
+        }
+        validate_key("partition key", "данные").expect("other scripts are keys");
     }
 
     #[test]

@@ -65,7 +65,24 @@ impl StorageRoot {
     ///
     /// Anything else is an [`Error::BadRoot`] saying what is accepted.
     pub fn parse(root: &str) -> Result<Self> {
+        Self::parse_as(root, Access::Write).map(|(root, _)| root)
+    }
+
+    /// Parses a root for reading only, as the commands that inspect need it:
+    /// a local directory is neither created nor written (a read-only root
+    /// works), and one that does not exist gives `None` (nothing was
+    /// materialized there yet). Other stores are opened as by
+    /// [`parse`](Self::parse).
+    pub fn parse_existing(root: &str) -> Result<Option<Self>> {
+        Self::parse_as(root, Access::Read).map(|(root, exists)| exists.then_some(root))
+    }
+
+    /// [`parse`](Self::parse) with the access asked for; the flag says
+    /// whether the root exists (always true when opened for writing).
+    fn parse_as(root: &str, access: Access) -> Result<(Self, bool)> {
         let given = root;
+        crate::containment::refuse_dot_segments(given)?;
+        let local = |dir: &std::path::Path| Self::local_as(dir, access);
         let root = root.trim();
         if root.is_empty() {
             return Err(bad_root(
@@ -87,16 +104,16 @@ impl StorageRoot {
                         "not a local file URL (expected file:///absolute/path)",
                     )
                 })?;
-                return Self::local(path);
+                return local(&path);
             }
             // `file://./data` and `file://data`: a relative path, as users write it.
             if rest.is_empty() {
                 return Err(bad_root(given, "the file URL has no path"));
             }
-            return Self::local(rest);
+            return local(std::path::Path::new(rest));
         }
         let Some((scheme, rest)) = root.split_once("://") else {
-            return Self::local(root);
+            return local(std::path::Path::new(root));
         };
         if scheme.is_empty()
             || !scheme
@@ -104,25 +121,30 @@ impl StorageRoot {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
         {
             // Not a URL scheme (e.g. a directory literally named `a:`): a path.
-            return Self::local(root);
+            return local(std::path::Path::new(root));
         }
         match scheme.to_ascii_lowercase().as_str() {
             "memory" => {
                 let prefix = Path::parse(rest.trim_matches('/'))
                     .map_err(|e| bad_root(given, format!("invalid prefix: {e}")))?;
-                Ok(Self::from_store(
-                    Arc::new(InMemory::new()),
-                    prefix.clone(),
-                    if prefix.is_root() {
-                        "memory://".to_owned()
-                    } else {
-                        format!("memory://{prefix}")
-                    },
+                Ok((
+                    Self::from_store(
+                        Arc::new(InMemory::new()),
+                        prefix.clone(),
+                        if prefix.is_root() {
+                            "memory://".to_owned()
+                        } else {
+                            format!("memory://{prefix}")
+                        },
+                    ),
+                    true,
                 ))
             }
-            "s3" | "s3a" => cloud::s3(given, root),
-            "gs" => cloud::gcs(given, root),
-            "az" | "azure" | "abfs" | "abfss" | "adl" => cloud::azure(given, root),
+            "s3" | "s3a" => cloud::s3(given, root).map(|r| (r, true)),
+            "gs" => cloud::gcs(given, root).map(|r| (r, true)),
+            "az" | "azure" | "abfs" | "abfss" | "adl" => {
+                cloud::azure(given, root).map(|r| (r, true))
+            }
             other => Err(bad_root(
                 given,
                 format!(
@@ -137,14 +159,47 @@ impl StorageRoot {
     /// by creating and removing a probe file, so that a root the process cannot
     /// write is reported once, up front, as [`Error::RootNotWritable`].
     pub fn local(dir: impl AsRef<std::path::Path>) -> Result<Self> {
-        let dir = dir.as_ref();
+        Self::local_as(dir.as_ref(), Access::Write).map(|(root, _)| root)
+    }
+
+    /// [`local`](Self::local) with the access asked for: for reading, the
+    /// directory is neither created nor probed, and a missing one is
+    /// reported by the flag (`false`) with a root that stores nothing.
+    fn local_as(dir: &std::path::Path, access: Access) -> Result<(Self, bool)> {
         let not_writable = |source| Error::RootNotWritable {
             path: dir.to_path_buf(),
             source,
         };
+        if access == Access::Read {
+            return match std::fs::canonicalize(dir) {
+                Ok(canonical) if canonical.is_dir() => Ok((Self::on_dir(canonical)?, true)),
+                Ok(_) => Err(bad_root(
+                    &dir.display().to_string(),
+                    "it is a file, not a directory",
+                )),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
+                    Self::from_store(
+                        Arc::new(InMemory::new()),
+                        Path::default(),
+                        dir.display().to_string(),
+                    ),
+                    false,
+                )),
+                Err(e) => Err(Error::Other {
+                    uri: dir.display().to_string(),
+                    message: format!("cannot open the storage root: {e}"),
+                }),
+            };
+        }
         std::fs::create_dir_all(dir).map_err(not_writable)?;
         let canonical = std::fs::canonicalize(dir).map_err(not_writable)?;
         probe_writable(&canonical)?;
+        Ok((Self::on_dir(canonical)?, true))
+    }
+
+    /// A local root on the canonical directory `canonical`.
+    fn on_dir(canonical: PathBuf) -> Result<Self> {
+        let dir = canonical.as_path();
         let fs = LocalFileSystem::new_with_prefix(&canonical)
             .map_err(|e| bad_root(&dir.display().to_string(), e.to_string()))?
             // Deleting a value also removes the directories it leaves empty.
@@ -186,18 +241,25 @@ impl StorageRoot {
 
     /// The folder under which tagged runs (`--tag NAME`) write, so that a
     /// backfill cannot overwrite production data until it is promoted.
-    pub const TAGS_FOLDER: &'static str = "_tags";
+    pub const TAGS_FOLDER: &'static str = crate::tag::TAGS_FOLDER;
 
     /// The same store with everything under `<root>/_tags/<tag>/`. The
     /// folder starts with `_`, which asset keys may not, so a tag can never
     /// collide with an asset. The tag is validated like a key.
     pub fn with_tag(&self, tag: &str) -> Result<Self> {
-        crate::location::validate_key("tag", tag)?;
+        crate::tag::validate_tag(tag)?;
+        Ok(self.tagged(tag))
+    }
+
+    /// The root of tag `tag`, unchecked: for tags the catalog already knows
+    /// (written before the tag rules of [`validate_tag`](crate::validate_tag),
+    /// so still safe path segments), to delete them.
+    fn tagged(&self, tag: &str) -> Self {
         let mut root = self.clone();
-        root.prefix = self.prefix.clone().join(Self::TAGS_FOLDER).join(tag);
+        root.prefix = crate::tag::folder(&self.prefix, tag);
         let separator = if self.display.ends_with('/') { "" } else { "/" };
         root.display = format!("{}{separator}{}/{tag}", self.display, Self::TAGS_FOLDER);
-        Ok(root)
+        root
     }
 
     /// Makes every published file durable before a store returns: the file and
@@ -288,6 +350,7 @@ impl StorageRoot {
         let Some(folder) = file.parent() else {
             return Ok(Vec::new());
         };
+        crate::containment::check_inside(&local.dir, folder)?;
         let failed = |e: std::io::Error| Error::Other {
             uri: format!("file://{}", folder.display()),
             message: format!("cannot sweep staged uploads: {e}"),
@@ -357,6 +420,7 @@ impl StorageRoot {
         let tagged = self.with_tag(tag)?;
         let from = tagged.path_for(location, file_name);
         let to = self.path_for(location, file_name);
+        self.ensure_contained(&to)?;
         self.store
             .copy(&from, &to)
             .await
@@ -385,10 +449,21 @@ impl StorageRoot {
     /// Deletes everything stored under the tagged namespace `tag` (see
     /// [`with_tag`](Self::with_tag)), staged uploads included; returns how
     /// many files were removed (0 for a tag with nothing stored).
+    ///
+    /// The tag needs only be a safe path segment (a tag written by an older
+    /// version may have any characters [`validate_key`](crate::validate_key)
+    /// allows): its folder is found as its writes made it. A folder on the
+    /// way that is a symbolic link out of the root is refused, and nothing
+    /// is deleted.
     pub async fn delete_tag(&self, tag: &str) -> Result<usize> {
-        let tagged = self.with_tag(tag)?;
+        crate::location::validate_key("tag", tag)?;
+        let tagged = self.tagged(tag);
         if let Some(local) = &self.local {
-            let dir = local.dir.join(Self::TAGS_FOLDER).join(tag);
+            let dir = local
+                .fs
+                .path_to_filesystem(&tagged.prefix)
+                .map_err(|source| self.store_error(&tagged.prefix, source))?;
+            crate::containment::check_inside(&local.dir, &dir)?;
             let uri = format!("file://{}", dir.display());
             return crate::blocking::run(move || remove_tree(&dir))
                 .await
@@ -433,6 +508,7 @@ impl StorageRoot {
     /// locally, a single PUT on object stores). Returns the bytes written.
     pub(crate) async fn put(&self, path: &Path, bytes: Bytes) -> Result<u64> {
         let len = bytes.len() as u64;
+        self.ensure_contained(path)?;
         self.store
             .put(path, PutPayload::from_bytes(bytes))
             .await
@@ -471,6 +547,43 @@ impl StorageRoot {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(source) => Err(self.store_error(path, source)),
         }
+    }
+
+    /// What is at `path` and its size: one HEAD (locally, one metadata
+    /// lookup), nothing read.
+    pub(crate) async fn published(&self, path: &Path) -> Result<crate::Published> {
+        match self.store.head(path).await {
+            Ok(meta) => Ok(crate::Published::Value {
+                bytes: Some(meta.size),
+            }),
+            Err(object_store::Error::NotFound { .. }) => Ok(crate::Published::Nothing),
+            Err(source) => Err(self.store_error(path, source)),
+        }
+    }
+
+    /// The size of every object stored under the folder of asset `asset`,
+    /// by store path: one listing, however many partitions (a `status` over
+    /// a range checks each of them against its record without a HEAD each).
+    /// An asset with nothing stored gives an empty map.
+    pub async fn published_sizes(
+        &self,
+        asset: &str,
+    ) -> Result<std::collections::HashMap<Path, u64>> {
+        use futures::TryStreamExt;
+        crate::location::validate_key("asset key", asset)?;
+        let folder = self.prefix.clone().join(asset);
+        if let Some(local) = &self.local
+            && let Ok(dir) = local.fs.path_to_filesystem(&folder)
+            && !dir.exists()
+        {
+            return Ok(std::collections::HashMap::new());
+        }
+        self.store
+            .list(Some(&folder))
+            .map_ok(|meta| (meta.location, meta.size))
+            .try_collect()
+            .await
+            .map_err(|source| self.store_error(&folder, source))
     }
 
     /// On a local root, reads the file of `path` whole if it has at most
@@ -532,6 +645,20 @@ impl StorageRoot {
         })
     }
 
+    /// Refuses a write or delete at store path `path` through a folder that
+    /// is a symbolic link out of a local root (see `containment.rs`).
+    /// Object stores have no links: nothing to check.
+    pub(crate) fn ensure_contained(&self, path: &Path) -> Result<()> {
+        let Some(local) = &self.local else {
+            return Ok(());
+        };
+        let file = local
+            .fs
+            .path_to_filesystem(path)
+            .map_err(|source| self.store_error(path, source))?;
+        crate::containment::check_inside(&local.dir, &file)
+    }
+
     /// Maps an object store error at `path` to ours, naming the URI.
     pub(crate) fn store_error(&self, path: &Path, source: object_store::Error) -> Error {
         match source {
@@ -569,6 +696,15 @@ impl StorageRoot {
             }),
         }
     }
+}
+
+/// What a root is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Reading only: nothing is created or written.
+    Read,
+    /// Writing: a local directory is created and checked to be writable.
+    Write,
 }
 
 /// What [`StorageRoot::read_local`] found.
@@ -792,8 +928,10 @@ mod tests {
         let root = StorageRoot::parse(&relative).expect("root");
         let dir = root.local_dir().expect("local");
         assert_eq!(dir, target.join("data"));
-        let via_url = StorageRoot::parse(&format!("file://{relative}")).expect("root");
-        assert_eq!(via_url.local_dir(), Some(dir));
+        // The same path as a URL is refused: URLs are normalised, and a
+        // `..` in one is how `file:///nonexist/../etc` became `/etc`.
+        let via_url = StorageRoot::parse(&format!("file://{relative}")).expect_err("climbs");
+        assert!(via_url.to_string().contains("`..`"), "{via_url}");
     }
 
     #[test]
@@ -898,6 +1036,82 @@ mod tests {
             root.with_tag("../prod"),
             Err(Error::InvalidKey { what: "tag", .. })
         ));
+    }
+
+    #[test]
+    fn a_root_opened_for_reading_creates_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let missing = tmp.path().join("new");
+        let root = StorageRoot::parse_existing(missing.to_str().expect("utf-8")).expect("parses");
+        assert!(root.is_none(), "a missing root is nothing materialized yet");
+        assert!(!missing.exists(), "nothing created");
+        let root = StorageRoot::parse_existing(tmp.path().to_str().expect("utf-8"))
+            .expect("parses")
+            .expect("exists");
+        assert!(root.local_dir().is_some());
+        let err = StorageRoot::parse_existing("file:///nonexist/../etc").expect_err("climbs");
+        assert!(err.to_string().contains("`..`"), "{err}");
+        assert!(!std::path::Path::new("/etc/_catalog.sqlite").exists());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn writes_and_tag_deletes_through_a_link_out_of_the_root_are_refused() {
+        use crate::IoManager;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let elsewhere = tempfile::tempdir().expect("tempdir");
+        let root = StorageRoot::local(tmp.path()).expect("root");
+        let dir = root.local_dir().expect("local").to_path_buf();
+        // An asset folder linked out of the root.
+        std::os::unix::fs::symlink(elsewhere.path(), dir.join("raw_events")).expect("link");
+        let io = crate::ParquetIoManager::new(root.clone());
+        let loc = Location::new("raw_events", Some("2024-01-01")).expect("valid");
+        let err = io
+            .store(&loc, &table(1))
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("raw_events") && err.contains("outside the storage root"),
+            "{err}"
+        );
+        // A partition folder linked out of the root.
+        std::fs::create_dir_all(dir.join("events")).expect("mkdir");
+        std::os::unix::fs::symlink(elsewhere.path(), dir.join("events/2024-01-01")).expect("link");
+        let loc = Location::new("events", Some("2024-01-01")).expect("valid");
+        assert!(io.store(&loc, &table(1)).await.is_err());
+        assert!(io.store_sidecar(&loc, b"{}").await.is_err());
+        // `_tags` linked out of the root: discarding a tag deletes nothing there.
+        std::fs::create_dir_all(elsewhere.path().join("v2/x")).expect("mkdir");
+        std::fs::write(elsewhere.path().join("v2/x/keep"), b"keep").expect("write");
+        std::os::unix::fs::symlink(elsewhere.path(), dir.join("_tags")).expect("link");
+        let err = root
+            .delete_tag("v2")
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("_tags"), "{err}");
+        assert!(elsewhere.path().join("v2/x/keep").exists());
+        assert!(std::fs::read_dir(elsewhere.path()).expect("list").count() == 1);
+    }
+
+    #[tokio::test]
+    async fn a_tag_with_encoded_characters_is_deleted_where_it_was_written() {
+        // Written before tags were restricted: still a safe path segment.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = StorageRoot::local(tmp.path()).expect("root");
+        let tagged = root.tagged("данные");
+        let io = crate::JsonIoManager::new(tagged);
+        let loc = Location::new("metrics", None).expect("valid");
+        crate::IoManager::store(
+            &io,
+            &loc,
+            &crate::Payload::Document(serde_json::json!({"a": 1})),
+        )
+        .await
+        .expect("store");
+        assert_eq!(root.delete_tag("данные").await.expect("deleted"), 1);
+        assert!(root.with_tag("данные").is_err(), "no new tag of that name");
     }
 
     #[test]

@@ -217,6 +217,24 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogE
     tx.commit().map_err(sql)
 }
 
+/// For a catalog opened read-only: refuses a newer schema or another
+/// application's database like [`migrate`], and an older schema too (it
+/// cannot be migrated without writing; any writing command migrates it).
+pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), CatalogError> {
+    let (version, app_id) = versions(conn).map_err(|e| CatalogError::sqlite(path, e))?;
+    check(path, version, app_id)?;
+    if version < SCHEMA_VERSION {
+        return Err(CatalogError::NotACatalog {
+            path: path.to_owned(),
+            detail: format!(
+                "its schema version is {version}, this assetflow reads {SCHEMA_VERSION}; \
+                 run a writing command (materialize) once to migrate it"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// `(user_version, application_id)` of the open database.
 fn versions(conn: &Connection) -> rusqlite::Result<(i64, i32)> {
     let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

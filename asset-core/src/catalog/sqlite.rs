@@ -69,6 +69,9 @@ pub struct SqliteCatalog {
     shared: Arc<Shared>,
     writer: Option<JoinHandle<()>>,
     readers: Mutex<Vec<Connection>>,
+    /// Opened with [`open_read_only`](SqliteCatalog::open_read_only): no
+    /// writer, and read connections that cannot create or change anything.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for SqliteCatalog {
@@ -279,6 +282,47 @@ impl SqliteCatalog {
             shared,
             writer: Some(handle),
             readers: Mutex::new(Vec::new()),
+            read_only: false,
+        })
+    }
+
+    /// Opens an existing catalog for reading only, for the commands that
+    /// inspect (`status`, `why`, `lineage`, ...): nothing is created,
+    /// migrated or written, so they work on a read-only root and leave a
+    /// root exactly as they found it. Every write is refused
+    /// ([`CatalogError::WriterStopped`]).
+    ///
+    /// A missing file is [`CatalogError::Io`] (not found); the refusals of
+    /// [`open`](Self::open) apply, and a catalog of an older schema is
+    /// refused too (migrating it would write).
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, CatalogError> {
+        let path = path.as_ref().to_owned();
+        if let Err(e) = std::fs::metadata(&path) {
+            return Err(CatalogError::Io {
+                path,
+                source: Arc::new(e),
+            });
+        }
+        schema::check_file(&path)?;
+        let conn = open_read_only_connection(&path)?;
+        schema::check_current(&conn, &path)?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(WriterState {
+                processed: 0,
+                error: None,
+                stopped: true,
+            }),
+            changed: Condvar::new(),
+        });
+        Ok(SqliteCatalog {
+            location: path.display().to_string(),
+            path,
+            sender: None,
+            submitted: AtomicU64::new(0),
+            shared,
+            writer: None,
+            readers: Mutex::new(vec![conn]),
+            read_only: true,
         })
     }
 
@@ -400,6 +444,7 @@ impl SqliteCatalog {
             .pop();
         let mut conn = match pooled {
             Some(conn) => conn,
+            None if self.read_only => open_read_only_connection(&self.path)?,
             None => open_connection(&self.path, true)?,
         };
         let result = retry_busy(&self.path, || {
@@ -1012,6 +1057,47 @@ fn open_connection(path: &Path, reader: bool) -> Result<Connection, CatalogError
         })
     };
     configure().map_err(|e| CatalogError::sqlite(path, e))?;
+    Ok(conn)
+}
+
+/// A connection that can neither create nor change the file. A WAL
+/// database needs its `-shm` file to be read; on a read-only folder where
+/// SQLite cannot create it, the file is opened as immutable (no other
+/// process can be writing a folder nobody may write).
+fn open_read_only_connection(path: &Path) -> Result<Connection, CatalogError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let opened = Connection::open_with_flags(path, flags).and_then(|conn| {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Reading the schema version touches the WAL index: fails here,
+        // not in the first query, when the `-shm` file cannot be made.
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+        Ok(conn)
+    });
+    let conn = match opened {
+        Ok(conn) => conn,
+        Err(_) => {
+            let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+            let mut uri = String::from("file:");
+            for c in absolute.to_string_lossy().chars() {
+                match c {
+                    '%' => uri.push_str("%25"),
+                    '?' => uri.push_str("%3f"),
+                    '#' => uri.push_str("%23"),
+                    c => uri.push(c),
+                }
+            }
+            uri.push_str("?immutable=1");
+            Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(|e| {
+                CatalogError::Open {
+                    path: path.to_owned(),
+                    source: Arc::new(e),
+                }
+            })?
+        }
+    };
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -16384;")
+        .map_err(|e| CatalogError::sqlite(path, e))?;
     Ok(conn)
 }
 

@@ -82,6 +82,13 @@ pub struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// Read every stored value back and rehash it against its recorded
+    /// data version (without it, only presence and byte size are checked).
+    #[arg(long)]
+    pub verify: bool,
+    /// Refuse to assess more asset-partitions than this.
+    #[arg(long, default_value_t = crate::materialize::DEFAULT_MAX_STEPS)]
+    pub max_steps: u64,
 }
 
 /// Arguments of `dlq`.
@@ -187,6 +194,13 @@ pub struct MaterializeArgs {
     /// Show what would run, run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Read every value that would be skipped back and rehash it against its
+    /// recorded data version; a changed or damaged one is recomputed.
+    #[arg(long)]
+    pub verify: bool,
+    /// Refuse a plan of more steps (asset-partitions) than this.
+    #[arg(long, default_value_t = crate::materialize::DEFAULT_MAX_STEPS)]
+    pub max_steps: u64,
 }
 
 /// `--order` of `materialize`.

@@ -31,36 +31,77 @@ pub(super) fn run(
         let catalog = SqliteCatalog::open(&path).map_err(|e| Error::Catalog(e.to_string()))?;
         Ok((root, Arc::new(catalog)))
     };
+    // Only a graph with `Config<C>` parameters reads the file: a broken
+    // `assets.toml` cannot block the commands of a pipeline that has none.
+    let config = || -> Result<ConfigFile, Error> {
+        if graph.registry().assets().iter().any(|def| def.takes_config) {
+            Ok(ConfigFile::load_given(&cli.config)?)
+        } else {
+            Ok(ConfigFile::empty(&cli.config))
+        }
+    };
+    // The commands that only read open root and catalog read-only.
+    let nothing_yet = || {
+        println!("nothing materialized yet under {}", cli.root);
+        Ok(ExitCode::SUCCESS)
+    };
     match &cli.command {
         Command::List => {
             print!("{}", list(&graph));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status(args) => inspect::status(
-            &graph,
-            open_catalog()?.1.as_ref(),
-            &ConfigFile::load(&cli.config)?,
-            args,
-        ),
-        Command::Why(args) => inspect::why(
-            &graph,
-            open_catalog()?.1.as_ref(),
-            &ConfigFile::load(&cli.config)?,
-            args,
-        ),
-        Command::Lineage(args) => inspect::lineage(&graph, open_catalog()?.1.as_ref(), args),
-        Command::History(args) => inspect::history(&graph, open_catalog()?.1.as_ref(), args),
+        Command::Status(args) => match open_read_only(&cli)? {
+            Some((root, catalog)) => inspect::status(
+                &graph,
+                &catalog,
+                &io_managers(&root, &extra_io, None)?,
+                &config()?,
+                args,
+            ),
+            None => nothing_yet(),
+        },
+        Command::Why(args) => match open_read_only(&cli)? {
+            Some((root, catalog)) => inspect::why(
+                &graph,
+                &catalog,
+                &io_managers(&root, &extra_io, None)?,
+                &config()?,
+                args,
+            ),
+            None => nothing_yet(),
+        },
+        Command::Lineage(args) => match open_read_only(&cli)? {
+            Some((_, catalog)) => inspect::lineage(&graph, &catalog, args),
+            None => nothing_yet(),
+        },
+        Command::History(args) => match open_read_only(&cli)? {
+            Some((_, catalog)) => inspect::history(&graph, &catalog, args),
+            None => nothing_yet(),
+        },
         Command::Catalog(CatalogCommand::Rebuild) => {
             let root = StorageRoot::parse(&cli.root)?;
             let path = catalog_path(&root, cli.catalog.as_deref());
             rebuild::rebuild(&root, &path)
         }
-        Command::Partitions(args) => partitions::run(&graph, open_catalog()?.1.as_ref(), args),
-        Command::Tags => tags::list(open_catalog()?.1.as_ref()),
-        Command::Dlq(args) => {
-            let root = StorageRoot::parse(&cli.root)?;
-            dlq::dlq(&graph, &io_managers(&root, &extra_io, None)?, args)
+        Command::Partitions(args) if args.action.is_some() => {
+            partitions::run(&graph, Some(open_catalog()?.1.as_ref()), args)
         }
+        Command::Partitions(args) => {
+            let catalog = open_read_only(&cli)?.map(|(_, catalog)| catalog);
+            partitions::run(
+                &graph,
+                catalog.as_ref().map(|c| c as &dyn catalog::Catalog),
+                args,
+            )
+        }
+        Command::Tags => match open_read_only(&cli)? {
+            Some((_, catalog)) => tags::list(&catalog),
+            None => nothing_yet(),
+        },
+        Command::Dlq(args) => match StorageRoot::parse_existing(&cli.root)? {
+            Some(root) => dlq::dlq(&graph, &io_managers(&root, &extra_io, None)?, args),
+            None => nothing_yet(),
+        },
         Command::Promote(args) => {
             let (root, catalog) = open_catalog()?;
             let io = io_managers(&root, &extra_io, None)?;
@@ -71,10 +112,13 @@ pub(super) fn run(
             tags::discard(&root, catalog.as_ref(), &args.tag)
         }
         Command::Materialize(args) => {
+            if let Some(tag) = &args.tag {
+                io_managers::validate_tag(tag)?;
+            }
             let root = StorageRoot::parse(&cli.root)?;
             let path = catalog_path(&root, cli.catalog.as_deref());
             let options = materialize_options(args)?;
-            let config = ConfigFile::load(&cli.config)?;
+            let config = config()?;
             // Refuse a bad selection, range or key before creating anything:
             // plan against the catalog only if it already exists.
             let mut materializer =
@@ -92,6 +136,26 @@ pub(super) fn run(
             materialize(materializer, options, cli.quiet)
         }
     }
+}
+
+/// The root and its catalog for the commands that only read, both opened
+/// read-only (nothing is created, a read-only root works); `None` when
+/// nothing was materialized there yet (no root folder, or no catalog in it).
+fn open_read_only(cli: &Cli) -> Result<Option<(StorageRoot, SqliteCatalog)>, Error> {
+    let root = StorageRoot::parse_existing(&cli.root)?;
+    let path = match (&root, cli.catalog.as_deref()) {
+        (_, Some(explicit)) => explicit.to_path_buf(),
+        (Some(root), None) => catalog_path(root, None),
+        (None, None) => return Ok(None),
+    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    let catalog =
+        SqliteCatalog::open_read_only(&path).map_err(|e| Error::Catalog(e.to_string()))?;
+    // A catalog given with --catalog over a root that is gone: every value
+    // reads as missing.
+    Ok(Some((root.unwrap_or_else(StorageRoot::memory), catalog)))
 }
 
 /// The IO managers on `root`; for a tagged run, writing under the tag and
@@ -132,6 +196,8 @@ fn materialize_options(args: &MaterializeArgs) -> Result<MaterializeOptions, Err
             OrderArg::OldestFirst => PartitionOrder::OldestFirst,
         },
         force: args.force,
+        verify: args.verify,
+        max_steps: args.max_steps,
         dry_run: args.dry_run,
         ..MaterializeOptions::default()
     };

@@ -11,10 +11,11 @@ use crate::cli::table::render;
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
-use crate::materialize::key_space;
 use crate::materialize::record::short;
+use crate::materialize::{IoManagers, key_space};
 use crate::partition::{KeySpace, PartitionKey};
 use crate::staleness::{self, Assessment, Inputs, PartKey, State};
+use crate::stored_value::StoredValues;
 
 fn catalog_error(e: impl std::fmt::Display) -> Error {
     Error::Internal(e.to_string())
@@ -37,8 +38,8 @@ fn with_upstream(graph: &AssetGraph, selected: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// Which partitions a command looks at.
-#[derive(Debug, Clone, Copy, Default)]
+/// Which partitions a command looks at, and how closely.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Partitions<'a> {
     /// Exactly this one.
     pub one: Option<&'a str>,
@@ -46,6 +47,22 @@ pub(super) struct Partitions<'a> {
     pub from: Option<&'a str>,
     /// Up to this one (inclusive).
     pub to: Option<&'a str>,
+    /// The most asset-partitions assessed (`--max-steps`).
+    pub max: u64,
+    /// Rehash every stored value (`--verify`).
+    pub verify: bool,
+}
+
+impl Default for Partitions<'_> {
+    fn default() -> Self {
+        Self {
+            one: None,
+            from: None,
+            to: None,
+            max: crate::materialize::DEFAULT_MAX_STEPS,
+            verify: false,
+        }
+    }
 }
 
 /// Asset-partitions to assess: one partition, a range, or every complete one.
@@ -55,6 +72,25 @@ fn steps_for(
     partitions: Partitions<'_>,
     space: &KeySpace,
 ) -> Result<Vec<(usize, Option<PartitionKey>)>, Error> {
+    // Counted before anything is expanded: a range of ten million hours is
+    // refused at once, not after minutes and gigabytes.
+    let mut total: u64 = 0;
+    for &i in assets {
+        let def = graph.asset(i);
+        total = total.saturating_add(match (partitions.one, partitions.from, partitions.to) {
+            _ if !def.partitions.is_partitioned() => 1,
+            (Some(_), _, _) => 1,
+            (None, Some(from), Some(to)) => def.partitions.range(&def.key, from, to, space)?.len(),
+            (None, None, None) => def.partitions.keys(space).len(),
+            _ => 0,
+        });
+    }
+    if total > partitions.max {
+        return Err(Error::Usage(format!(
+            "that is {total} asset-partitions to assess, more than the limit of {}: narrow --select or the range, or raise the limit with --max-steps {total}",
+            partitions.max
+        )));
+    }
     let mut steps = Vec::new();
     for &i in assets {
         let def = graph.asset(i);
@@ -81,28 +117,37 @@ fn steps_for(
 
 /// Assesses `assets` (with their upstreams) from the catalog.
 fn assess(
-    graph: &AssetGraph,
-    catalog: &dyn Catalog,
+    store: Store<'_>,
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,
 ) -> Result<Vec<Assessment>, Error> {
     let mut all = Vec::new();
-    assess_each(graph, catalog, config, selected, partitions, |a| {
-        all.push(a)
-    })?;
+    assess_each(store, config, selected, partitions, |a| all.push(a))?;
     Ok(all)
+}
+
+/// What an assessment reads: the graph, the catalog's records, and the
+/// stored values they describe.
+#[derive(Clone, Copy)]
+pub(super) struct Store<'a> {
+    /// The graph as the code defines it now.
+    pub graph: &'a AssetGraph,
+    /// The records.
+    pub catalog: &'a dyn Catalog,
+    /// The values.
+    pub io: &'a IoManagers,
 }
 
 /// [`assess`], handing each assessment of a selected asset to `each`.
 fn assess_each(
-    graph: &AssetGraph,
-    catalog: &dyn Catalog,
+    store: Store<'_>,
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,
     mut each: impl FnMut(Assessment),
 ) -> Result<(), Error> {
+    let Store { graph, catalog, io } = store;
     let assets = with_upstream(graph, selected);
     let keys: Vec<&str> = assets
         .iter()
@@ -129,7 +174,9 @@ fn assess_each(
         .iter()
         .map(|&i| graph.asset(i).key.as_str())
         .collect();
-    staleness::assess_each(
+    // One listing per asset, however many partitions are shown.
+    let stored = StoredValues::new(graph, io, &assets, partitions.verify)?;
+    staleness::assess_each_stored(
         graph,
         &steps,
         &Inputs {
@@ -138,6 +185,7 @@ fn assess_each(
             config_hashes: &config_hashes,
             space: &space,
         },
+        &|i, record| stored.reason(i, record),
         |a| {
             if wanted.contains(a.asset.as_str()) {
                 each(a);
@@ -163,6 +211,7 @@ struct AssetSummary {
 pub(super) fn status(
     graph: &AssetGraph,
     catalog: &dyn Catalog,
+    io: &IoManagers,
     config: &ConfigFile,
     args: &StatusArgs,
 ) -> Result<ExitCode, Error> {
@@ -171,11 +220,14 @@ pub(super) fn status(
         one: args.partition.as_deref(),
         from: args.from.as_deref(),
         to: args.to.as_deref(),
+        max: args.max_steps,
+        verify: args.verify,
     };
+    let store = Store { graph, catalog, io };
     if !args.json && args.partition.is_none() {
-        return status_summary(graph, catalog, config, &selected, partitions);
+        return status_summary(store, config, &selected, partitions);
     }
-    let assessments = assess(graph, catalog, config, &selected, partitions)?;
+    let assessments = assess(store, config, &selected, partitions)?;
     if args.json {
         let mut rows: Vec<serde_json::Value> = Vec::with_capacity(assessments.len());
         for a in &assessments {
@@ -233,15 +285,14 @@ pub(super) fn status(
 /// `status` without `--partition`: one line per asset, counted as the
 /// assessments stream by (a million partitions need no million rows).
 fn status_summary(
-    graph: &AssetGraph,
-    catalog: &dyn Catalog,
+    store: Store<'_>,
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,
 ) -> Result<ExitCode, Error> {
     let mut order: Vec<String> = Vec::new();
     let mut by_asset: HashMap<String, AssetSummary> = HashMap::new();
-    assess_each(graph, catalog, config, selected, partitions, |a| {
+    assess_each(store, config, selected, partitions, |a| {
         if !by_asset.contains_key(&a.asset) {
             order.push(a.asset.clone());
         }
@@ -298,6 +349,7 @@ fn status_summary(
 pub(super) fn why(
     graph: &AssetGraph,
     catalog: &dyn Catalog,
+    io: &IoManagers,
     config: &ConfigFile,
     args: &WhyArgs,
 ) -> Result<ExitCode, Error> {
@@ -319,7 +371,7 @@ pub(super) fn why(
         one: partition,
         ..Partitions::default()
     };
-    let assessments = assess(graph, catalog, config, &assets, one)?;
+    let assessments = assess(Store { graph, catalog, io }, config, &assets, one)?;
     let target = (def.key.clone(), partition.map(str::to_owned));
     let history = |k: &PartKey| -> Vec<MaterializationRecord> {
         catalog

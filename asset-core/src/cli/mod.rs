@@ -6,8 +6,15 @@
 //! }
 //! ```
 //!
-//! Exit codes: 0 success, 1 a step failed, 2 a usage error (unknown asset,
-//! bad partition key, bad storage root, bad flags).
+//! Exit codes, the same for every command:
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | success |
+//! | 1 | a step failed (the run's report says which) |
+//! | 2 | a usage error: unknown asset, bad partition key or tag, bad storage root, bad flags |
+//! | 3 | an environment or storage fault: the catalog is corrupt or unreadable, a file cannot be read or written outside a step |
+//! | 130 | interrupted with Ctrl-C |
 
 mod args;
 mod commands;
@@ -36,6 +43,9 @@ pub use args::{Cli, Command, MaterializeArgs};
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code for usage errors.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code for environment and storage faults outside a step (a corrupt
+/// catalog, an unreadable root): not the user's command, not a step.
+pub const EXIT_ENVIRONMENT: u8 = 3;
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -136,7 +146,7 @@ impl App {
                 ExitCode::from(if e.is_usage() {
                     EXIT_USAGE
                 } else {
-                    EXIT_FAILED
+                    EXIT_ENVIRONMENT
                 })
             }
         }

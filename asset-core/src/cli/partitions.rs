@@ -18,19 +18,26 @@ fn catalog_error(e: impl std::fmt::Display) -> Error {
     Error::Catalog(e.to_string())
 }
 
-/// Runs `partitions` with `catalog` (for dynamic sets).
+/// Runs `partitions` with `catalog` (for dynamic sets; `None` when nothing
+/// was materialized yet, for a listing: dynamic sets are then empty).
 pub(super) fn run(
     graph: &AssetGraph,
-    catalog: &dyn Catalog,
+    catalog: Option<&dyn Catalog>,
     args: &PartitionsArgs,
 ) -> Result<ExitCode, Error> {
+    let writable = || {
+        catalog.ok_or_else(|| Error::Internal("adding or removing keys needs the catalog".into()))
+    };
     match (&args.action, &args.asset) {
         (Some(PartitionsAction::Add { set, keys }), _) => {
+            known_set(graph, set)?;
             for key in keys {
                 check_dynamic_key(set, key)?;
             }
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            let added = catalog.add_partitions(set, &keys).map_err(catalog_error)?;
+            let added = writable()?
+                .add_partitions(set, &keys)
+                .map_err(catalog_error)?;
             println!(
                 "added {added} key{} to dynamic partitions {set:?} ({} already there)",
                 plural(added),
@@ -39,8 +46,9 @@ pub(super) fn run(
             Ok(ExitCode::SUCCESS)
         }
         (Some(PartitionsAction::Remove { set, keys }), _) => {
+            known_set(graph, set)?;
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            let removed = catalog
+            let removed = writable()?
                 .remove_partitions(set, &keys)
                 .map_err(catalog_error)?;
             println!(
@@ -56,6 +64,39 @@ pub(super) fn run(
     }
 }
 
+/// Refuses a dynamic set name no asset uses (a typo would otherwise make a
+/// set nobody reads), naming the sets that exist.
+fn known_set(graph: &AssetGraph, set: &str) -> Result<(), Error> {
+    if set.trim().is_empty() {
+        return Err(Error::Usage(
+            "the dynamic partition set name is empty: give the name used in dynamic(\"NAME\")"
+                .into(),
+        ));
+    }
+    let mut sets: Vec<&str> = graph
+        .registry()
+        .assets()
+        .iter()
+        .filter_map(|def| match &def.partitions {
+            PartitionsDef::Dynamic(d) => Some(d.name()),
+            _ => None,
+        })
+        .collect();
+    sets.sort_unstable();
+    sets.dedup();
+    if sets.contains(&set) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "no asset uses dynamic partition set {set:?} (sets in use: {})",
+        if sets.is_empty() {
+            "none".to_owned()
+        } else {
+            sets.join(", ")
+        }
+    )))
+}
+
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -63,7 +104,7 @@ fn plural(n: u64) -> &'static str {
 /// The listing of one asset's keys.
 fn list(
     graph: &AssetGraph,
-    catalog: &dyn Catalog,
+    catalog: Option<&dyn Catalog>,
     asset: &str,
     args: &PartitionsArgs,
 ) -> Result<ExitCode, Error> {
@@ -75,7 +116,10 @@ fn list(
     let def = graph.asset(i);
     let mut space = KeySpace::now();
     if let PartitionsDef::Dynamic(set) = &def.partitions {
-        let keys = catalog.partition_keys(set.name()).map_err(catalog_error)?;
+        let keys = match catalog {
+            Some(catalog) => catalog.partition_keys(set.name()).map_err(catalog_error)?,
+            None => Vec::new(),
+        };
         space = space.with_dynamic(set.name(), keys)?;
     }
     if !def.partitions.is_partitioned() {

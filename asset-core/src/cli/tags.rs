@@ -130,14 +130,16 @@ pub(super) fn discard(
     tag: &str,
 ) -> Result<ExitCode, Error> {
     known_tag(catalog, tag)?;
-    let entries = catalog.discard_tag(tag).map_err(catalog_error)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    // Files first: a refused delete (a folder linked out of the root) leaves
+    // the tag whole, catalog entries included, to be fixed and discarded again.
     let files = runtime
         .block_on(root.delete_tag(tag))
         .map_err(|e| Error::Internal(format!("cannot delete the files of tag {tag:?}: {e}")))?;
+    let entries = catalog.discard_tag(tag).map_err(catalog_error)?;
     println!("discarded tag {tag:?}: {entries} catalog entries, {files} files");
     Ok(ExitCode::SUCCESS)
 }

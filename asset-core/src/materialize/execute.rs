@@ -33,11 +33,21 @@ use crate::materialize::snapshot::Snapshot;
 use crate::retry::StepRng;
 use crate::staleness::PartKey;
 
+/// What makes a step rerun besides its versions.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Rerun {
+    /// Every step runs (`--force`).
+    pub force: bool,
+    /// A value is read back and rehashed before it counts as fresh
+    /// (`--verify`).
+    pub verify: bool,
+}
+
 /// Per-run settings shared by all steps.
 pub(super) struct RunSettings {
     pub run_id: Arc<str>,
     pub jobs: usize,
-    pub force: bool,
+    pub rerun: Rerun,
     pub observer: Option<Observer>,
     pub memory_budget: usize,
     pub catalog: Option<Arc<dyn Catalog>>,
@@ -54,7 +64,7 @@ struct Shared {
     io: IoManagers,
     plan: Arc<Plan>,
     run_id: Arc<str>,
-    force: bool,
+    rerun: Rerun,
     git_commit: Arc<str>,
     catalog: Option<Arc<dyn Catalog>>,
     snapshot: Option<Arc<Snapshot>>,
@@ -82,7 +92,7 @@ pub(super) async fn execute(
         io,
         plan: plan.clone(),
         run_id: settings.run_id,
-        force: settings.force,
+        rerun: settings.rerun,
         git_commit: Arc::from(crate::provenance::git_commit()),
         catalog: settings.catalog.clone(),
         snapshot: settings.snapshot.clone(),
@@ -199,15 +209,7 @@ pub(super) async fn execute(
             }
             for &d in plan.dependents(s) {
                 if !ok && blocked_by[d].is_none() {
-                    blocked_by[d] = Some(format!(
-                        "upstream {} was {}",
-                        step_name(&shared, s),
-                        if report.status == StepStatus::Failed {
-                            "failed"
-                        } else {
-                            "skipped"
-                        }
-                    ));
+                    blocked_by[d] = Some(report.status.blocking_reason(&step_name(&shared, s)));
                 }
                 waiting_on[d] -= 1;
                 if waiting_on[d] == 0 {
@@ -245,7 +247,7 @@ async fn take_run_leases(
         .iter()
         .map(|step| part_key(&step.location))
         .filter(|key| {
-            settings.force
+            settings.rerun.force
                 || snapshot
                     .is_none_or(|s| !s.latest.contains_key(key) || s.failed.contains_key(key))
         })
@@ -272,7 +274,7 @@ pub(super) async fn dry_run(
     graph: &AssetGraph,
     io: &IoManagers,
     plan: &Plan,
-    force: bool,
+    rerun: Rerun,
     snapshot: Option<&Snapshot>,
     config: &ConfigFile,
 ) -> Vec<StepReport> {
@@ -299,7 +301,7 @@ pub(super) async fn dry_run(
                 format!("upstream {up} will rerun"),
             )
         } else {
-            match freshness(graph, io, step, &known, force, snapshot, config).await {
+            match freshness(graph, io, step, &known, rerun, snapshot, config).await {
                 Ok(Freshness::Fresh(record)) => (
                     StepStatus::Fresh,
                     Some(record.rows),
@@ -342,7 +344,7 @@ async fn freshness(
     io: &IoManagers,
     step: &Step,
     known: &[Option<String>],
-    force: bool,
+    rerun: Rerun,
     snapshot: Option<&Snapshot>,
     config: &ConfigFile,
 ) -> Result<Freshness, String> {
@@ -383,7 +385,7 @@ async fn freshness(
             data_version,
         });
     }
-    if force {
+    if rerun.force {
         return Ok(Freshness::Stale {
             reason: "forced".into(),
             inputs,
@@ -423,11 +425,25 @@ async fn freshness(
             None if def.payload_kind == PayloadKind::Nothing => {
                 return Ok(Freshness::Fresh(Box::new(record)));
             }
-            None => match own_io.exists(&step.location).await {
-                Ok(true) => return Ok(Freshness::Fresh(Box::new(record))),
-                Ok(false) => "its stored value is missing".to_owned(),
-                Err(e) => format!("its stored value cannot be checked ({e})"),
-            },
+            // The rule `status` applies too (`stored_value.rs`).
+            None => {
+                let stored = match own_io.published(&step.location).await {
+                    Ok(published) => crate::stored_value::reason(&record, published),
+                    Err(e) => Some(crate::staleness::Reason::StoredValueUnreadable {
+                        error: e.to_string(),
+                    }),
+                };
+                let stored = match stored {
+                    None if rerun.verify => {
+                        crate::stored_value::rehash(own_io.as_ref(), &step.location, &record).await
+                    }
+                    stored => stored,
+                };
+                match stored {
+                    None => return Ok(Freshness::Fresh(Box::new(record))),
+                    Some(reason) => reason.to_string(),
+                }
+            }
         },
     };
     Ok(Freshness::Stale { reason, inputs })
@@ -495,7 +511,7 @@ async fn try_step(
         &shared.io,
         step,
         known,
-        shared.force,
+        shared.rerun,
         shared.snapshot.as_deref(),
         &shared.config,
     )
@@ -554,7 +570,7 @@ async fn try_step(
                     &shared.io,
                     step,
                     known,
-                    shared.force,
+                    shared.rerun,
                     None,
                     &shared.config,
                 )

@@ -48,6 +48,14 @@ pub struct MaterializeOptions {
     pub jobs: usize,
     /// Recompute even what is up to date.
     pub force: bool,
+    /// Read every value that would be skipped back and rehash it against
+    /// its recorded data version: a value changed or damaged on disk is
+    /// recomputed (`--verify`). Without it only its presence and size are
+    /// checked.
+    pub verify: bool,
+    /// The most steps one run may plan (`--max-steps`); a bigger plan is
+    /// refused before anything is expanded.
+    pub max_steps: u64,
     /// Only report what would run.
     pub dry_run: bool,
     /// Told about each finished step.
@@ -63,6 +71,9 @@ pub struct MaterializeOptions {
     pub memory_budget: usize,
 }
 
+/// Default [`MaterializeOptions::max_steps`]: a million asset-partitions.
+pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
+
 /// Default [`MaterializeOptions::memory_budget`]: 256 MiB.
 pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
 
@@ -77,6 +88,8 @@ impl Default for MaterializeOptions {
             now: None,
             jobs: num_cpus::get().max(1),
             force: false,
+            verify: false,
+            max_steps: DEFAULT_MAX_STEPS,
             dry_run: false,
             observer: None,
             cancel: None,
@@ -178,6 +191,13 @@ impl Materializer {
     pub fn plan_only(&self, options: &MaterializeOptions) -> Result<(), Error> {
         let (selected, partitions, space) = self.resolve(options)?;
         Plan::check_partitions(&self.graph, &selected, &partitions, &space)?;
+        Plan::check_size(
+            &self.graph,
+            &selected,
+            &partitions,
+            &space,
+            options.max_steps,
+        )?;
         self.check_config(&selected)
     }
 
@@ -193,6 +213,13 @@ impl Materializer {
     /// [`plan`](Self::plan) without the IO managers' check.
     fn plan_steps(&self, options: &MaterializeOptions) -> Result<Plan, Error> {
         let (selected, partitions, space) = self.resolve(options)?;
+        Plan::check_size(
+            &self.graph,
+            &selected,
+            &partitions,
+            &space,
+            options.max_steps,
+        )?;
         let plan = Plan::build(&self.graph, &selected, &partitions, &space, options.order)?;
         self.check_config(&selected)?;
         Ok(plan)
@@ -267,7 +294,10 @@ impl Materializer {
                 &self.graph,
                 &self.io,
                 &plan,
-                options.force,
+                execute::Rerun {
+                    force: options.force,
+                    verify: options.verify,
+                },
                 snapshot.as_deref(),
                 &self.config,
             )
@@ -283,7 +313,10 @@ impl Materializer {
                 execute::RunSettings {
                     run_id: Arc::from(run_id.as_str()),
                     jobs: options.jobs.max(1),
-                    force: options.force,
+                    rerun: execute::Rerun {
+                        force: options.force,
+                        verify: options.verify,
+                    },
                     observer: options.observer.clone(),
                     memory_budget: options.memory_budget,
                     catalog: self.catalog.clone(),

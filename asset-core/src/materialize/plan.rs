@@ -291,6 +291,30 @@ impl Plan {
         Ok(())
     }
 
+    /// Refuses a plan of more than `max_steps` steps before any is made:
+    /// the count is arithmetic over each asset's key range, so a range of
+    /// ten million hours is refused at once, with the count and the flag
+    /// that raises the limit.
+    pub fn check_size(
+        graph: &AssetGraph,
+        selected: &[usize],
+        partitions: &PartitionSelection,
+        space: &KeySpace,
+        max_steps: u64,
+    ) -> Result<(), Error> {
+        let mut total: u64 = 0;
+        for &i in selected {
+            let keys = keys_for(graph, i, partitions, space)?;
+            total = total.saturating_add(keys.as_ref().map_or(1, KeyRange::len));
+        }
+        if total > max_steps {
+            return Err(Error::Usage(format!(
+                "the plan has {total} steps, more than the limit of {max_steps}: narrow --select or the range, or raise the limit with --max-steps {total}"
+            )));
+        }
+        Ok(())
+    }
+
     /// The steps, in dependency order.
     pub fn steps(&self) -> &[Step] {
         &self.steps

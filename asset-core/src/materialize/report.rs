@@ -19,6 +19,17 @@ pub enum StepStatus {
 }
 
 impl StepStatus {
+    /// Why a step reading an upstream that ended with this status is
+    /// skipped: "upstream a [2024-01-01] failed", "... was skipped". The one
+    /// place the sentence is made.
+    pub fn blocking_reason(self, upstream: &str) -> String {
+        match self {
+            StepStatus::Failed => format!("upstream {upstream} failed"),
+            StepStatus::Skipped => format!("upstream {upstream} was skipped"),
+            other => format!("upstream {upstream} is {}", other.name()),
+        }
+    }
+
     /// Lower-case name for tables and logs.
     pub fn name(self) -> &'static str {
         match self {

@@ -68,6 +68,18 @@ impl IoManager for TaggedIoManager {
         })
     }
 
+    fn published<'a>(
+        &'a self,
+        location: &'a Location,
+    ) -> BoxFuture<'a, Result<io_managers::Published>> {
+        Box::pin(async move {
+            match self.tagged.published(location).await? {
+                io_managers::Published::Nothing => self.production.published(location).await,
+                value => Ok(value),
+            }
+        })
+    }
+
     fn load_batches<'a>(
         &'a self,
         location: &'a Location,

@@ -190,6 +190,12 @@ impl PartitionsDef {
         self.time_builder("with_end_offset", |t| t.with_end_offset(offset))
     }
 
+    /// The same weekly partitions, checked to start on `day` (`"monday"`):
+    /// see [`TimeWindows::with_week_start`](time::TimeWindows::with_week_start).
+    pub fn with_week_start(self, day: &str) -> Result<Self, Error> {
+        self.time_builder("with_week_start", |t| t.with_week_start(day))
+    }
+
     fn time_builder(
         self,
         method: &str,
@@ -258,6 +264,17 @@ impl PartitionsDef {
             expected: refusal.expected,
             reason: refusal.reason,
         };
+        // Dagster's spelling of a repeated hour is taken as ours.
+        let alias = match self {
+            PartitionsDef::Time(t) => t.alias_of(key),
+            PartitionsDef::Multi(m) => multi::split(key).and_then(|(time, name)| {
+                m.time
+                    .alias_of(time)
+                    .map(|time| format!("{time}{}{name}", multi::SEPARATOR))
+            }),
+            _ => None,
+        };
+        let key = alias.as_deref().unwrap_or(key);
         match self {
             PartitionsDef::Unpartitioned => {
                 return Err(Error::Usage(format!(

@@ -581,6 +581,24 @@ impl TimeWindows {
         }
     }
 
+    /// The canonical spelling of a key given in Dagster's spelling of a
+    /// repeated hour, whose offset has no colon (`2024-11-03-01:00-0500`
+    /// for our `2024-11-03-01:00-05:00`); `None` for any other key.
+    /// Accepted on input only: keys are always written the canonical way.
+    pub(crate) fn alias_of(&self, key: &str) -> Option<String> {
+        if self.period != Period::Hourly {
+            return None;
+        }
+        let at = key.len().checked_sub(5)?;
+        let (body, suffix) = (key.get(..at)?, key.get(at..)?);
+        let (sign, digits) = suffix.split_at(1);
+        if !matches!(sign, "+" | "-") || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let canonical = format!("{body}{sign}{}:{}", &digits[..2], &digits[2..]);
+        self.parse_index(&canonical).map(|_| canonical)
+    }
+
     /// The index of the hour starting at `at`, if an hour starts there.
     fn hour_index(&self, at: DateTime<Utc>) -> Option<i64> {
         let seconds = (at - self.start_utc).num_seconds();
@@ -836,6 +854,39 @@ fn weekday_name(day: Weekday) -> &'static str {
     }
 }
 
+impl TimeWindows {
+    /// Says explicitly which weekday weekly windows start on (`week_starts
+    /// = monday` in `#[asset]`). Weeks start on the weekday of the start
+    /// date (Dagster's default is Sunday, moved with `day_offset`); this
+    /// refuses a start date on another weekday, so the week a reader
+    /// expects is the week they get.
+    pub fn with_week_start(self, day: &str) -> Result<Self, Error> {
+        if self.period != Period::Weekly {
+            return Err(Error::Usage(format!(
+                "week_starts applies to weekly partitions, not {} ones",
+                self.period.name()
+            )));
+        }
+        let wanted = day.trim().parse::<Weekday>().map_err(|_| {
+            Error::Usage(format!(
+                "week_starts = {day:?} is not a weekday (monday, tuesday, ... sunday)"
+            ))
+        })?;
+        let actual = self.start.weekday();
+        if actual != wanted {
+            return Err(Error::Usage(format!(
+                "weekly partitions start on the weekday of their start date: {} is a {}, not a {} (start on a {} or say week_starts = {})",
+                self.start.date(),
+                weekday_name(actual),
+                weekday_name(wanted),
+                weekday_name(wanted),
+                weekday_name(actual).to_lowercase()
+            )));
+        }
+        Ok(self)
+    }
+}
+
 /// The weekday weeks start on, for messages.
 pub(crate) fn week_start_name(windows: &TimeWindows) -> &'static str {
     weekday_name(windows.start.weekday())
@@ -923,6 +974,28 @@ mod tests {
             assert_eq!(hourly.key_of(index).as_deref(), Some(key.as_str()));
         }
         assert_eq!(hourly.parse_index("2024-03-31-02:00"), None);
+    }
+
+    #[test]
+    fn dagster_spelling_of_a_repeated_hour_is_an_alias_of_ours() {
+        let hourly = windows(Period::Hourly, "2024-11-01", "America/New_York");
+        assert_eq!(
+            hourly.alias_of("2024-11-03-01:00-0500").as_deref(),
+            Some("2024-11-03-01:00-05:00")
+        );
+        assert_eq!(
+            hourly.alias_of("2024-11-03-01:00-0400"),
+            None,
+            "not the repeat"
+        );
+        assert_eq!(
+            hourly.alias_of("2024-11-03-01:00"),
+            None,
+            "canonical already"
+        );
+        assert_eq!(hourly.alias_of("2024-11-03-01:00-05:00"), None);
+        let daily = windows(Period::Daily, "2024-11-01", "America/New_York");
+        assert_eq!(daily.alias_of("2024-11-03-0500"), None);
     }
 
     #[test]
@@ -1159,6 +1232,28 @@ mod tests {
             0
         );
         assert!(daily.with_end_offset(1_000_000).is_err());
+    }
+
+    #[test]
+    fn week_starts_must_be_the_start_dates_weekday() {
+        let monday = TimeWindows::new(Period::Weekly, "2024-01-01").expect("a Monday");
+        monday.clone().with_week_start("monday").expect("it is");
+        monday
+            .clone()
+            .with_week_start("Mon")
+            .expect("short names too");
+        let err = monday
+            .clone()
+            .with_week_start("sunday")
+            .expect_err("not")
+            .to_string();
+        assert_eq!(
+            err,
+            "weekly partitions start on the weekday of their start date: 2024-01-01 is a Monday, not a Sunday (start on a Sunday or say week_starts = monday)"
+        );
+        assert!(monday.with_week_start("someday").is_err());
+        let daily = TimeWindows::new(Period::Daily, "2024-01-01").expect("valid");
+        assert!(daily.with_week_start("monday").is_err());
     }
 
     #[test]

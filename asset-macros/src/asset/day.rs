@@ -22,6 +22,22 @@ pub(crate) fn is_day(text: &str) -> bool {
     (1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day)
 }
 
+/// The weekday of a `YYYY-MM-DD` day, 0 for Monday to 6 for Sunday
+/// (Sakamoto's method); `None` if it is not a day.
+pub(crate) fn weekday(text: &str) -> Option<usize> {
+    if !is_day(text) {
+        return None;
+    }
+    let year: i64 = text[0..4].parse().ok()?;
+    let month: usize = text[5..7].parse().ok()?;
+    let day: i64 = text[8..10].parse().ok()?;
+    const T: [i64; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+    let y = if month < 3 { year - 1 } else { year };
+    // 0 = Sunday here.
+    let sunday_based = (y + y / 4 - y / 100 + y / 400 + T[month - 1] + day).rem_euclid(7);
+    usize::try_from((sunday_based + 6) % 7).ok()
+}
+
 /// The number of days in `month` (1-12) of `year` (proleptic Gregorian).
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
@@ -39,6 +55,15 @@ fn is_leap_year(year: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weekdays_are_counted_from_monday() {
+        assert_eq!(weekday("2024-01-01"), Some(0));
+        assert_eq!(weekday("2024-01-03"), Some(2));
+        assert_eq!(weekday("2024-03-03"), Some(6));
+        assert_eq!(weekday("2000-02-29"), Some(1));
+        assert_eq!(weekday("2024-02-30"), None);
+    }
 
     #[test]
     fn real_days_are_accepted() {

@@ -28,7 +28,7 @@ use crate::asset::day;
 const KINDS: &str = "hourly, daily, weekly, monthly, static, multi, dynamic";
 
 /// The settings a time-window definition takes after its start.
-const TIME_SETTINGS: &str = "start, end, timezone, format, end_offset";
+const TIME_SETTINGS: &str = "start, end, timezone, format, end_offset, week_starts";
 
 /// A parsed `partitions = ...` value.
 pub(crate) enum Partitions {
@@ -56,6 +56,9 @@ pub(crate) struct TimeWindows {
     pub(crate) format: Option<LitStr>,
     /// `end_offset = N`: windows past the last complete one that exist.
     pub(crate) end_offset: Option<LitInt>,
+    /// `week_starts = monday`: the weekday weekly windows start on, said
+    /// explicitly (it must be the start date's).
+    pub(crate) week_starts: Option<Ident>,
 }
 
 /// Parses `= kind(...)`.
@@ -155,6 +158,7 @@ fn time_windows(kind: Ident, content: ParseStream<'_>) -> syn::Result<TimeWindow
         timezone: None,
         format: None,
         end_offset: None,
+        week_starts: None,
     };
     let mut start = None;
     if content.peek(LitStr) {
@@ -201,6 +205,12 @@ fn time_windows(kind: Ident, content: ParseStream<'_>) -> syn::Result<TimeWindow
                     return Err(repeated());
                 }
             }
+            "week_starts" => {
+                let day: Ident = content.call(Ident::parse_any)?;
+                if windows.week_starts.replace(day).is_some() {
+                    return Err(repeated());
+                }
+            }
             other => {
                 return Err(syn::Error::new(
                     setting.span(),
@@ -225,6 +235,9 @@ fn time_windows(kind: Ident, content: ParseStream<'_>) -> syn::Result<TimeWindow
     if let Some(end) = &windows.end {
         check_time(&kind, end)?;
     }
+    if let Some(day) = &windows.week_starts {
+        check_week_start(&kind, &start, day)?;
+    }
     windows.start = start;
     Ok(windows)
 }
@@ -245,6 +258,48 @@ fn check_time(kind: &str, lit: &LitStr) -> syn::Result<()> {
         lit.span(),
         format!("{kind} partitions: {text:?} is not a date (expected {expected})"),
     ))
+}
+
+/// `week_starts = DAY`: weekly only, a weekday, the start date's.
+fn check_week_start(kind: &str, start: &LitStr, day: &Ident) -> syn::Result<()> {
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    if kind != "weekly" {
+        return Err(syn::Error::new(
+            day.span(),
+            format!("`week_starts` applies to weekly partitions, not {kind} ones"),
+        ));
+    }
+    let wanted = day.to_string().to_lowercase();
+    if !DAYS.contains(&wanted.as_str()) {
+        return Err(syn::Error::new(
+            day.span(),
+            format!(
+                "`week_starts = {day}` is not a weekday; expected one of: {}",
+                DAYS.join(", ")
+            ),
+        ));
+    }
+    let actual = day::weekday(&start.value()).map(|i| DAYS[i]);
+    if let Some(actual) = actual
+        && actual != wanted
+    {
+        return Err(syn::Error::new(
+            start.span(),
+            format!(
+                "weekly partitions start on the weekday of their start date: {:?} is a {actual}, not a {wanted}",
+                start.value()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `YYYY-MM-DD-HH:MM` with a real day and time.
@@ -363,6 +418,10 @@ fn time_expr(time: &TimeWindows) -> TokenStream {
     if let Some(end) = &time.end {
         steps.push(quote!(let p = p.with_end(#end)?;));
     }
+    if let Some(day) = &time.week_starts {
+        let day = day.to_string();
+        steps.push(quote!(let p = p.with_week_start(#day)?;));
+    }
     if let Some(offset) = &time.end_offset {
         let offset = offset.base10_parse::<i64>().unwrap_or_default();
         steps.push(quote!(let p = p.with_end_offset(#offset)?;));
@@ -393,6 +452,7 @@ mod tests {
             r#"= daily("2024-01-01")"#,
             r#"= hourly(start = "2024-01-01-06:00", timezone = "Europe/Berlin", end = "2025-01-01")"#,
             r#"= weekly("2024-01-01", end_offset = 1)"#,
+            r#"= weekly(start = "2024-01-01", week_starts = monday)"#,
             r#"= monthly("2024-01-01", format = "%Y-%m")"#,
             r#"= static(["eu", "us"])"#,
             r#"= multi(daily("2024-01-01"), static(["eu", "us"]))"#,

@@ -317,6 +317,7 @@ impl IoManager for ParquetIoManager {
             let path = self.data_path(location);
             let uri = self.root.uri(&path);
             check_batches(table, &uri)?;
+            self.root.ensure_contained(&path)?;
             let arrow_bytes = write::table_bytes(&table.batches);
             let small = self.options.is_small_table(table.num_rows(), arrow_bytes);
             let job = write::EncodeJob {
@@ -358,6 +359,11 @@ impl IoManager for ParquetIoManager {
     /// One HEAD: the table is not read.
     fn exists<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move { self.root.exists(&self.data_path(location)).await })
+    }
+
+    /// One HEAD, with the file's size.
+    fn published<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<crate::Published>> {
+        Box::pin(async move { self.root.published(&self.data_path(location)).await })
     }
 
     fn load_batches<'a>(
