@@ -1060,22 +1060,34 @@ fn open_connection(path: &Path, reader: bool) -> Result<Connection, CatalogError
     Ok(conn)
 }
 
-/// A connection that can neither create nor change the file. A WAL
-/// database needs its `-shm` file to be read; on a read-only folder where
-/// SQLite cannot create it, the file is opened as immutable (no other
-/// process can be writing a folder nobody may write).
+/// A connection that can neither create nor change anything. A WAL
+/// database read the ordinary way needs its `-wal` and `-shm` files, and
+/// SQLite creates them (and, read-only, cannot remove them): so when there
+/// is no `-wal` file (no writer is open, every change is in the database
+/// file), the file is opened as immutable, which creates nothing. When a
+/// writer has them open, they are shared as usual. A read-only folder
+/// where they cannot be made falls back to immutable too.
 fn open_read_only_connection(path: &Path) -> Result<Connection, CatalogError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let opened = Connection::open_with_flags(path, flags).and_then(|conn| {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Reading the schema version touches the WAL index: fails here,
-        // not in the first query, when the `-shm` file cannot be made.
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
-        Ok(conn)
-    });
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let shared = || {
+        Connection::open_with_flags(path, flags).and_then(|conn| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            // Touches the WAL index: fails here, not in the first query,
+            // when the `-shm` file cannot be made.
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        })
+    };
+    let opened = if Path::new(&wal).exists() {
+        shared().ok()
+    } else {
+        None
+    };
     let conn = match opened {
-        Ok(conn) => conn,
-        Err(_) => {
+        Some(conn) => conn,
+        None => {
             let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
             let mut uri = String::from("file:");
             for c in absolute.to_string_lossy().chars() {
