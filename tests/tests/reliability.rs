@@ -235,17 +235,34 @@ fn inspecting_a_root_that_does_not_exist_creates_nothing() {
         vec!["lineage", "joined"],
         vec!["history", "joined"],
         vec!["tags"],
-        vec!["dlq", "joined", "--partition", DAY],
+        vec!["partitions", "source", "--from", DAY, "--to", DAY],
     ] {
         let out = fixture(&root, &args);
         assert_code(&out, 0);
         assert!(
-            text(&out.stdout).contains("nothing materialized yet under"),
+            text(&out.stderr).contains("nothing materialized yet under"),
             "{args:?}: {}",
-            text(&out.stdout)
+            text(&out.stderr)
         );
         assert!(!root.exists(), "{args:?} created the root");
     }
+    // Still the whole answer: every asset missing, as JSON too.
+    let out = fixture(&root, &["status", "--partition", DAY, "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["state"] == "missing")
+    );
+    // And mistakes are still mistakes.
+    assert_usage_error(
+        &fixture(&root, &["why", "jonied", "-p", DAY]),
+        "unknown asset",
+    );
+    let out = fixture(&root, &["dlq", "joined", "--partition", DAY]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!root.exists(), "dlq created the root");
 }
 
 #[test]

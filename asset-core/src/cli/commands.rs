@@ -11,7 +11,7 @@ use crate::catalog::{self, SqliteCatalog};
 use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
-use crate::cli::{dlq, partitions, rebuild, tags};
+use crate::cli::{dlq, partitions, read_only, rebuild, tags};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -40,44 +40,36 @@ pub(super) fn run(
             Ok(ConfigFile::empty(&cli.config))
         }
     };
-    // The commands that only read open root and catalog read-only.
-    let nothing_yet = || {
-        println!("nothing materialized yet under {}", cli.root);
-        Ok(ExitCode::SUCCESS)
-    };
+    // The commands that only read open root and catalog read-only; over a
+    // root with nothing materialized yet, an empty catalog outside it.
+    let reading = || read_only::open(&cli.root, cli.catalog.as_deref());
     match &cli.command {
         Command::List => {
             print!("{}", list(&graph));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status(args) => match open_read_only(&cli)? {
-            Some((root, catalog)) => inspect::status(
+        Command::Status(args) => {
+            let (root, catalog) = reading()?;
+            inspect::status(
                 &graph,
-                &catalog,
+                catalog.get(),
                 &io_managers(&root, &extra_io, None)?,
                 &config()?,
                 args,
-            ),
-            None => nothing_yet(),
-        },
-        Command::Why(args) => match open_read_only(&cli)? {
-            Some((root, catalog)) => inspect::why(
+            )
+        }
+        Command::Why(args) => {
+            let (root, catalog) = reading()?;
+            inspect::why(
                 &graph,
-                &catalog,
+                catalog.get(),
                 &io_managers(&root, &extra_io, None)?,
                 &config()?,
                 args,
-            ),
-            None => nothing_yet(),
-        },
-        Command::Lineage(args) => match open_read_only(&cli)? {
-            Some((_, catalog)) => inspect::lineage(&graph, &catalog, args),
-            None => nothing_yet(),
-        },
-        Command::History(args) => match open_read_only(&cli)? {
-            Some((_, catalog)) => inspect::history(&graph, &catalog, args),
-            None => nothing_yet(),
-        },
+            )
+        }
+        Command::Lineage(args) => inspect::lineage(&graph, reading()?.1.get(), args),
+        Command::History(args) => inspect::history(&graph, reading()?.1.get(), args),
         Command::Catalog(CatalogCommand::Rebuild) => {
             let root = StorageRoot::parse(&cli.root)?;
             let path = catalog_path(&root, cli.catalog.as_deref());
@@ -86,22 +78,12 @@ pub(super) fn run(
         Command::Partitions(args) if args.action.is_some() => {
             partitions::run(&graph, Some(open_catalog()?.1.as_ref()), args)
         }
-        Command::Partitions(args) => {
-            let catalog = open_read_only(&cli)?.map(|(_, catalog)| catalog);
-            partitions::run(
-                &graph,
-                catalog.as_ref().map(|c| c as &dyn catalog::Catalog),
-                args,
-            )
+        Command::Partitions(args) => partitions::run(&graph, Some(reading()?.1.get()), args),
+        Command::Tags => tags::list(reading()?.1.get()),
+        Command::Dlq(args) => {
+            let (root, _) = reading()?;
+            dlq::dlq(&graph, &io_managers(&root, &extra_io, None)?, args)
         }
-        Command::Tags => match open_read_only(&cli)? {
-            Some((_, catalog)) => tags::list(&catalog),
-            None => nothing_yet(),
-        },
-        Command::Dlq(args) => match StorageRoot::parse_existing(&cli.root)? {
-            Some(root) => dlq::dlq(&graph, &io_managers(&root, &extra_io, None)?, args),
-            None => nothing_yet(),
-        },
         Command::Promote(args) => {
             let (root, catalog) = open_catalog()?;
             let io = io_managers(&root, &extra_io, None)?;
@@ -136,26 +118,6 @@ pub(super) fn run(
             materialize(materializer, options, cli.quiet)
         }
     }
-}
-
-/// The root and its catalog for the commands that only read, both opened
-/// read-only (nothing is created, a read-only root works); `None` when
-/// nothing was materialized there yet (no root folder, or no catalog in it).
-fn open_read_only(cli: &Cli) -> Result<Option<(StorageRoot, SqliteCatalog)>, Error> {
-    let root = StorageRoot::parse_existing(&cli.root)?;
-    let path = match (&root, cli.catalog.as_deref()) {
-        (_, Some(explicit)) => explicit.to_path_buf(),
-        (Some(root), None) => catalog_path(root, None),
-        (None, None) => return Ok(None),
-    };
-    if !path.exists() {
-        return Ok(None);
-    }
-    let catalog =
-        SqliteCatalog::open_read_only(&path).map_err(|e| Error::Catalog(e.to_string()))?;
-    // A catalog given with --catalog over a root that is gone: every value
-    // reads as missing.
-    Ok(Some((root.unwrap_or_else(StorageRoot::memory), catalog)))
 }
 
 /// The IO managers on `root`; for a tagged run, writing under the tag and

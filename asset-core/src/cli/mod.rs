@@ -22,6 +22,7 @@ mod dlq;
 mod inspect;
 mod partitions;
 mod progress;
+mod read_only;
 mod rebuild;
 pub(crate) mod table;
 mod tags;
