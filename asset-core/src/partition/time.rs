@@ -591,10 +591,12 @@ impl TimeWindows {
         }
         let at = key.len().checked_sub(5)?;
         let (body, suffix) = (key.get(..at)?, key.get(at..)?);
-        let (sign, digits) = suffix.split_at(1);
-        if !matches!(sign, "+" | "-") || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        // Bytes first: the suffix may start inside a multi-byte character.
+        let bytes = suffix.as_bytes();
+        if !matches!(bytes[0], b'+' | b'-') || !bytes[1..].iter().all(u8::is_ascii_digit) {
             return None;
         }
+        let (sign, digits) = suffix.split_at(1);
         let canonical = format!("{body}{sign}{}:{}", &digits[..2], &digits[2..]);
         self.parse_index(&canonical).map(|_| canonical)
     }
@@ -994,6 +996,8 @@ mod tests {
             "canonical already"
         );
         assert_eq!(hourly.alias_of("2024-11-03-01:00-05:00"), None);
+        // Found by the property tests: a suffix starting inside a character.
+        assert_eq!(hourly.alias_of("\u{94214}+"), None);
         let daily = windows(Period::Daily, "2024-11-01", "America/New_York");
         assert_eq!(daily.alias_of("2024-11-03-0500"), None);
     }
