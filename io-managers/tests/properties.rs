@@ -71,10 +71,10 @@ proptest! {
     ]) {
         let given = format!("{scheme}{rest}");
         // Reading only: nothing is created whatever is given.
-        if let Ok(Some(root)) = StorageRoot::parse_existing(&given) {
-            if let Some(dir) = root.local_dir() {
-                prop_assert!(dir.exists());
-            }
+        if let Ok(Some(root)) = StorageRoot::parse_existing(&given)
+            && let Some(dir) = root.local_dir()
+        {
+            prop_assert!(dir.exists());
         }
         if given.contains("://") {
             let decoded = given.to_ascii_lowercase().replace("%2e", ".");
