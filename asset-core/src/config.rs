@@ -133,6 +133,23 @@ pub enum ConfigError {
         /// The limit, [`MAX_CONFIG_BYTES`].
         limit: u64,
     },
+    /// A section names no asset that takes configuration (a typo, or an
+    /// asset since renamed): a warning, an error with `--strict`.
+    #[error(
+        "{}:{line}: section [{section}] is read by no asset{}",
+        path.display(),
+        suggestion.as_ref().map_or_else(String::new, |s| format!(" (did you mean [{s}]?)"))
+    )]
+    UnknownSection {
+        /// The file.
+        path: PathBuf,
+        /// The section's line (1-based).
+        line: usize,
+        /// The section's name.
+        section: String,
+        /// The closest section an asset reads, if one is close.
+        suggestion: Option<String>,
+    },
     /// An asset has no section and its configuration type needs one.
     #[error(
         "asset {asset:?} needs a {} section in {}: {message}",
@@ -295,6 +312,26 @@ impl ConfigFile {
         let mut names: Vec<&str> = self.source.sections.keys().map(String::as_str).collect();
         names.sort_unstable();
         names
+    }
+
+    /// The sections no asset in `readers` (the assets that take
+    /// configuration) reads, each with its line and the closest reader.
+    pub fn unknown_sections(&self, readers: &[&str]) -> Vec<ConfigError> {
+        self.section_names()
+            .into_iter()
+            .filter(|name| !readers.contains(name))
+            .map(|name| ConfigError::UnknownSection {
+                path: self.source.path.clone(),
+                line: section_line(&self.source.text, name),
+                section: name.to_owned(),
+                suggestion: readers
+                    .iter()
+                    .map(|r| (strsim::jaro_winkler(name, r), *r))
+                    .filter(|(score, _)| *score > 0.7)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, r)| r.to_owned()),
+            })
+            .collect()
     }
 
     /// The configuration of `asset_key` as a step receives it
@@ -488,6 +525,23 @@ impl ConfigSection {
 }
 
 /// The 1-based line of byte `offset` in `text`.
+/// The line of the first header or dotted key starting section `name`
+/// (1 if it cannot be told).
+fn section_line(text: &str, name: &str) -> usize {
+    let quoted = format!("\"{name}\"");
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            let head = line
+                .trim_start_matches('[')
+                .split([']', '.', '=', ' '])
+                .next()
+                .unwrap_or("");
+            head == name || head == quoted
+        })
+        .map_or(1, |i| i + 1)
+}
+
 /// The dotted key of the first `nan` or `inf` in `table`.
 fn non_finite_key(table: &toml::Table, prefix: &str) -> Option<String> {
     fn walk(value: &toml::Value, key: String) -> Option<String> {
@@ -761,6 +815,27 @@ a = 1
         assert_eq!(
             file("[m]\nlr = 0.5\nn = 1\n[o]\nx = 1\n").hash_for("m"),
             base
+        );
+    }
+
+    #[test]
+    fn unknown_sections_name_file_line_and_closest_reader() {
+        let f = file("[ranker_model]\nlr = 1\n\n[rankr_model]\nlr = 2\n[other]\nx = 1\n");
+        let found: Vec<String> = f
+            .unknown_sections(&["ranker_model"])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "assets.toml:6: section [other] is read by no asset",
+                "assets.toml:4: section [rankr_model] is read by no asset (did you mean [ranker_model]?)",
+            ]
+        );
+        assert!(
+            f.unknown_sections(&["ranker_model", "rankr_model", "other"])
+                .is_empty()
         );
     }
 

@@ -70,3 +70,46 @@ fn a_type_error_in_the_config_is_a_usage_error_naming_line_and_asset() {
         "{msg}"
     );
 }
+
+/// Runs the CLI in-process over this file's assets (`cfg_scaled` takes config).
+fn cli(root: &std::path::Path, config: &std::path::Path, args: &[&str]) -> std::process::ExitCode {
+    let mut all = vec![
+        "t".to_owned(),
+        "--root".into(),
+        root.display().to_string(),
+        "--config".into(),
+        config.display().to_string(),
+    ];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    asset_core::cli::App::new().run_with_args(all)
+}
+
+#[test]
+fn an_unknown_section_warns_and_is_an_error_with_strict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("assets.toml");
+    std::fs::write(
+        &config,
+        "[cfg_scaled]\nfactor = 1.0\n[cfg_scaeld]\nfactor = 2.0\n",
+    )
+    .expect("w");
+    let root = dir.path().join("data");
+    assert_eq!(
+        cli(&root, &config, &["status"]),
+        std::process::ExitCode::SUCCESS
+    );
+    assert_eq!(
+        cli(&root, &config, &["--strict", "status"]),
+        std::process::ExitCode::from(2)
+    );
+}
+
+#[test]
+fn a_named_config_file_that_does_not_exist_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nonexistent").join("cfg.toml");
+    assert_eq!(
+        cli(&dir.path().join("data"), &missing, &["status"]),
+        std::process::ExitCode::from(2)
+    );
+}

@@ -21,6 +21,10 @@ pub struct Cli {
         default_value = "assets.toml"
     )]
     pub config: std::path::PathBuf,
+    /// Refuse (rather than warn about) sections of the configuration file
+    /// that no asset reads.
+    #[arg(long, global = true)]
+    pub strict: bool,
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

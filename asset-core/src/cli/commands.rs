@@ -34,8 +34,22 @@ pub(super) fn run(
     // Only a graph with `Config<C>` parameters reads the file: a broken
     // `assets.toml` cannot block the commands of a pipeline that has none.
     let config = || -> Result<ConfigFile, Error> {
-        if graph.registry().assets().iter().any(|def| def.takes_config) {
-            Ok(ConfigFile::load_given(&cli.config)?)
+        let readers: Vec<&str> = graph
+            .registry()
+            .assets()
+            .iter()
+            .filter(|def| def.takes_config)
+            .map(|def| def.key.as_str())
+            .collect();
+        if !readers.is_empty() {
+            let file = ConfigFile::load_given(&cli.config)?;
+            for unknown in file.unknown_sections(&readers) {
+                if cli.strict {
+                    return Err(unknown.into());
+                }
+                eprintln!("warning: {unknown}");
+            }
+            Ok(file)
         } else {
             Ok(ConfigFile::empty(&cli.config))
         }
