@@ -254,3 +254,22 @@ pub fn history(behaviour: &Behaviour) -> Vec<AssetDef> {
         ),
     ]
 }
+
+/// A monthly asset reading every day of its month:
+///
+/// ```text
+/// events (daily) ─All─> monthly_report (monthly)
+/// ```
+pub fn monthly(behaviour: &Behaviour) -> Vec<AssetDef> {
+    use asset_core::PartitionMapping;
+    vec![
+        asset("events", &[], daily(), behaviour),
+        asset(
+            "monthly_report",
+            &[],
+            PartitionsDef::monthly("2024-01-01").expect("2024-01-01 is a valid start month"),
+            behaviour,
+        )
+        .with_mapped_dependency("events", PartitionMapping::All),
+    ]
+}

@@ -459,3 +459,100 @@ fn a_skipped_step_says_its_upstream_failed() {
         "{all}"
     );
 }
+
+/// The `(materialize ...)` commands a message suggests, as argument lists.
+fn suggested_commands(message: &str) -> Vec<Vec<String>> {
+    message
+        .split("(materialize ")
+        .skip(1)
+        .map(|rest| {
+            let command = rest.split(')').next().unwrap_or_default();
+            std::iter::once("materialize".to_owned())
+                .chain(command.split_whitespace().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_hint_for_a_month_missing_its_days_runs_as_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let monthly = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"));
+        cmd.arg("--root").arg(dir.path()).args(args);
+        cmd.env("FIXTURE_GRAPH", "monthly")
+            .env_remove("ASSETFLOW_ROOT");
+        cmd.output().expect("runs")
+    };
+    let out = monthly(&[
+        "materialize",
+        "--select",
+        "monthly_report",
+        "--partition",
+        "2024-02-01",
+    ]);
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    let commands = suggested_commands(&stderr);
+    assert_eq!(
+        commands,
+        [
+            vec![
+                "materialize",
+                "--select",
+                "events",
+                "--from",
+                "2024-02-01",
+                "--to",
+                "2024-02-29"
+            ],
+            vec![
+                "materialize",
+                "--select",
+                "monthly_report",
+                "--partition",
+                "2024-02-01"
+            ],
+        ],
+        "{stderr}"
+    );
+    for command in &commands {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        assert_code(&monthly(&args), 0);
+    }
+}
+
+#[test]
+fn the_hint_for_a_window_missing_earlier_days_runs_as_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let history = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"));
+        cmd.arg("--root").arg(dir.path()).args(args);
+        cmd.env("FIXTURE_GRAPH", "history")
+            .env_remove("ASSETFLOW_ROOT");
+        cmd.output().expect("runs")
+    };
+    let out = history(&[
+        "materialize",
+        "--select",
+        "+rolling",
+        "--partition",
+        "2024-01-03",
+    ]);
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    let commands = suggested_commands(&stderr);
+    assert!(!commands.is_empty(), "{stderr}");
+    for command in &commands {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        let from = args
+            .iter()
+            .position(|a| *a == "--from")
+            .map(|i| args[i + 1]);
+        let to = args.iter().position(|a| *a == "--to").map(|i| args[i + 1]);
+        if let (Some(from), Some(to)) = (from, to) {
+            assert!(from <= to, "a backwards range: {stderr}");
+        }
+        assert_code(&history(&args), 0);
+    }
+}

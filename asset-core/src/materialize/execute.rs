@@ -364,12 +364,35 @@ async fn freshness(
                     None => {
                         let own = graph.asset(step.asset);
                         return Err(match (input.location.partition(), &step.partition) {
+                            // Partitioned otherwise (a month reading its
+                            // days): the upstream's partitions first, then
+                            // this one; each command is one the CLI takes.
+                            (Some(_), Some(ours)) if upstream.partitions != own.partitions => {
+                                let theirs = step
+                                    .inputs
+                                    .iter()
+                                    .filter(|i| i.asset == input.asset)
+                                    .filter_map(|i| i.location.partition());
+                                let first = theirs.clone().next().unwrap_or_default();
+                                let last = theirs.last().unwrap_or_default();
+                                format!(
+                                    "upstream {} has not been materialized: materialize its partitions first (materialize --select {} --from {first} --to {last}), then this one (materialize --select {} --partition {ours})",
+                                    input.location, upstream.key, own.key
+                                )
+                            }
                             // Another partition (Prev, Window): a backfill
-                            // from there brings both.
-                            (Some(theirs), Some(ours)) if theirs != ours.as_str() => format!(
-                                "upstream {} has not been materialized: backfill from it (materialize --select +{} --from {theirs} --to {ours})",
-                                input.location, own.key
-                            ),
+                            // from the earlier of the two brings both.
+                            (Some(theirs), Some(ours)) if theirs != ours.as_str() => {
+                                let (from, to) = if theirs < ours.as_str() {
+                                    (theirs, ours.as_str())
+                                } else {
+                                    (ours.as_str(), theirs)
+                                };
+                                format!(
+                                    "upstream {} has not been materialized: backfill from it (materialize --select +{} --from {from} --to {to})",
+                                    input.location, own.key
+                                )
+                            }
                             _ => format!(
                                 "upstream {} has not been materialized: materialize it first, or select it too (--select +{})",
                                 input.location, own.key

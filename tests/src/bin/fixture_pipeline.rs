@@ -1,5 +1,5 @@
 //! A pipeline binary for CLI tests: the fixture graph selected by
-//! `FIXTURE_GRAPH` (`diamond`, default, `history`, or `layered:LAYERS:WIDTH`), steered by
+//! `FIXTURE_GRAPH` (`diamond`, default, `history`, `monthly`, or `layered:LAYERS:WIDTH`), steered by
 //! the `FIXTURE_*` variables of [`Behaviour::from_env`].
 //!
 //! `FIXTURE_PARQUET_CHUNK_BYTES=N` stores tables through the streamed
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         },
         ["diamond"] => fixtures::diamond(&behaviour),
         ["history"] => fixtures::history(&behaviour),
+        ["monthly"] => fixtures::monthly(&behaviour),
         _ => return usage(&graph),
     };
     let mut app = App::from_assets(assets);
@@ -48,7 +49,7 @@ fn main() -> ExitCode {
 
 fn usage(graph: &str) -> ExitCode {
     eprintln!(
-        "error: FIXTURE_GRAPH {graph:?} is not `diamond`, `history` or `layered:LAYERS:WIDTH`"
+        "error: FIXTURE_GRAPH {graph:?} is not `diamond`, `history`, `monthly` or `layered:LAYERS:WIDTH`"
     );
     ExitCode::from(2)
 }
