@@ -368,13 +368,13 @@ async fn freshness(
                             // days): the upstream's partitions first, then
                             // this one; each command is one the CLI takes.
                             (Some(_), Some(ours)) if upstream.partitions != own.partitions => {
-                                let theirs = step
+                                let mut theirs = step
                                     .inputs
                                     .iter()
                                     .filter(|i| i.asset == input.asset)
                                     .filter_map(|i| i.location.partition());
-                                let first = theirs.clone().next().unwrap_or_default();
-                                let last = theirs.last().unwrap_or_default();
+                                let first = theirs.next().unwrap_or_default();
+                                let last = theirs.next_back().unwrap_or(first);
                                 format!(
                                     "upstream {} has not been materialized: materialize its partitions first (materialize --select {} --from {first} --to {last}), then this one (materialize --select {} --partition {ours})",
                                     input.location, upstream.key, own.key
