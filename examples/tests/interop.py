@@ -31,7 +31,7 @@ def with_duckdb(folder):
     )
     rows, days = duckdb.sql(
         f"select count(*), count(distinct day) from read_parquet('{glob}', hive_partitioning = true)"
-    ).fetchone()
+    ).fetchall()[0]
     return {
         "rows": rows,
         "days": days,
