@@ -126,10 +126,13 @@ impl<'a> StoredValues<'a> {
             Err(e) => return unreadable(e.to_string()),
         };
         let published = match (self.listings.get(&i), io.files()) {
-            (Some(sizes), Some((root, file))) => match sizes.get(&root.path_for(&location, file)) {
-                Some(&bytes) => Published::Value { bytes: Some(bytes) },
-                None => Published::Nothing,
-            },
+            (Some(sizes), Some((root, file)))
+                if let Some(&bytes) = sizes.get(&root.path_for(&location, file)) =>
+            {
+                Published::Value { bytes: Some(bytes) }
+            }
+            // Not listed where this release puts it: the IO manager knows
+            // the other places (a value still in the previous layout).
             _ => match self.runtime.block_on(io.published(&location)) {
                 Ok(published) => published,
                 Err(e) => return unreadable(e.to_string()),

@@ -23,7 +23,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use io_managers::{Location, StorageRoot};
+use io_managers::StorageRoot;
 
 use crate::asset::definition::AssetDef;
 use crate::asset::param::Asset;
@@ -145,7 +145,7 @@ impl TestPipeline {
             .get(&def.io_manager)
             .cloned()
             .ok_or_else(|| AssetError::msg(format!("no IO manager {:?}", def.io_manager)))?;
-        let location = Location::new(T::KEY, partition)?;
+        let location = def.location(partition)?;
         let payload = self.runtime.block_on(io.load(&location))?;
         T::decode(payload)
     }

@@ -40,7 +40,10 @@ pub enum Published {
 ///   new one, never a partial one, and a crash leaves nothing at the published
 ///   place that was not there before;
 /// - storing the same location again replaces the value (idempotent reruns);
-/// - a sidecar (provenance record) is kept beside each value.
+/// - a provenance record is kept with each value: inside it where the format
+///   has room (the Parquet footer), so that value and record are one object
+///   published at once, else in a tree of its own
+///   ([`store_sidecar`](IoManager::store_sidecar)).
 pub trait IoManager: Send + Sync + 'static {
     /// The name assets use to pick this IO manager (`#[asset(io = "...")]`).
     fn name(&self) -> &str;
@@ -57,6 +60,29 @@ pub trait IoManager: Send + Sync + 'static {
         location: &'a Location,
         payload: &'a Payload,
     ) -> BoxFuture<'a, Result<StoreReceipt>>;
+
+    /// Publishes `payload` at `location` together with its provenance
+    /// record `provenance` (a JSON document), atomically, and returns what
+    /// was written. This is how the engine publishes every value.
+    ///
+    /// The default stores the value, then the record with
+    /// [`store_sidecar`](IoManager::store_sidecar): two objects, each
+    /// atomic. The Parquet IO manager overrides it to write one object, the
+    /// record in the file's footer, so a reader can never pair the data
+    /// with another value's record. A wrapper around another IO manager
+    /// should forward this method, to keep that.
+    fn publish<'a>(
+        &'a self,
+        location: &'a Location,
+        payload: &'a Payload,
+        provenance: &'a [u8],
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        Box::pin(async move {
+            let receipt = self.store(location, payload).await?;
+            self.store_sidecar(location, provenance).await?;
+            Ok(receipt)
+        })
+    }
 
     /// Loads the whole value at `location`.
     fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>>;
@@ -104,20 +130,26 @@ pub trait IoManager: Send + Sync + 'static {
         })
     }
 
-    /// Writes the sidecar (a small provenance document) beside the value, atomically.
+    /// Writes the provenance record of `location` where it is kept apart
+    /// from the value (the storage root's `_provenance/` tree for the
+    /// built-in IO managers), atomically. Used for values that have no room
+    /// for it (documents, unit assets) and by the default
+    /// [`publish`](IoManager::publish).
     fn store_sidecar<'a>(
         &'a self,
         location: &'a Location,
         sidecar: &'a [u8],
     ) -> BoxFuture<'a, Result<()>>;
 
-    /// Reads the sidecar, `None` if there is none.
+    /// Reads the provenance record of `location`, wherever this IO manager
+    /// keeps it (a Parquet footer, the provenance tree, or the previous
+    /// release's sidecar), `None` if there is none.
     fn load_sidecar<'a>(&'a self, location: &'a Location)
     -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
 
     /// Where the IO manager keeps its files, if it keeps one data file per
     /// asset-partition under a [`StorageRoot`](crate::StorageRoot): the root
-    /// and that file's name (`data.parquet`). Through it the sweep of staged
+    /// and that file's name (`part-0.parquet`). Through it the sweep of staged
     /// uploads and the promotion of tagged values work the same for every
     /// such IO manager. `None` (the default): neither applies.
     fn files(&self) -> Option<(&crate::StorageRoot, &str)> {

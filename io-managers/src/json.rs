@@ -1,12 +1,20 @@
 //! Small structured values (model parameters, metrics) as JSON documents.
 //!
-//! Layout under the storage root, one folder per asset-partition:
+//! Layout under the storage root, one Hive folder level per partition
+//! dimension, and the provenance records in a tree of their own (a JSON
+//! document has no footer to hold them, and wrapping the document would
+//! change what users read):
 //!
 //! ```text
-//! <root>/<asset>/<partition>/data.json
-//! <root>/<asset>/<partition>/_provenance.json
-//! <root>/<asset>/data.json                     (unpartitioned assets)
+//! <root>/<asset>/day=2024-01-01/part-0.json
+//! <root>/<asset>/part-0.json                                  (unpartitioned assets)
+//! <root>/_provenance/<asset>/day=2024-01-01/provenance.json
 //! ```
+//!
+//! The record's data version is the hash of the document's text, so a
+//! reader can check that a record describes the document beside it. Files
+//! of the previous layout (`<asset>/<key>/data.json`) are read when the new
+//! one is missing.
 //!
 //! Documents are pretty-printed with object keys sorted, so the same value
 //! always gives the same bytes (diffable, and stable under reruns whatever
@@ -32,7 +40,10 @@ pub struct JsonIoManager {
 
 impl JsonIoManager {
     /// The file name of the document in each asset-partition folder.
-    pub const DATA_FILE_NAME: &'static str = "data.json";
+    pub const DATA_FILE_NAME: &'static str = "part-0.json";
+
+    /// The file name the previous release used (`<asset>/<key>/data.json`).
+    pub const LEGACY_DATA_FILE_NAME: &'static str = "data.json";
 
     /// A JSON IO manager named `"json"`.
     pub fn new(root: StorageRoot) -> Self {
@@ -58,9 +69,9 @@ impl JsonIoManager {
         self.root.path_for(location, Self::DATA_FILE_NAME)
     }
 
-    /// The store path of the sidecar of `location`.
-    pub fn sidecar_path(&self, location: &Location) -> Path {
-        self.root.path_for(location, StorageRoot::SIDECAR_FILE_NAME)
+    /// The store path of the provenance record of `location`.
+    pub fn provenance_path(&self, location: &Location) -> Path {
+        self.root.provenance_path(location)
     }
 }
 
@@ -123,6 +134,8 @@ impl IoManager for JsonIoManager {
                 source,
             })?;
             let bytes = self.root.put(&path, Bytes::from(text)).await?;
+            self.root
+                .remove_legacy_local(location, Self::LEGACY_DATA_FILE_NAME)?;
             Ok(StoreReceipt {
                 uri,
                 rows: 1,
@@ -133,10 +146,21 @@ impl IoManager for JsonIoManager {
 
     fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>> {
         Box::pin(async move {
-            let path = self.data_path(location);
-            let Some(text) = self.root.get_opt(&path).await? else {
+            let mut path = self.data_path(location);
+            let mut text = self.root.get_opt(&path).await?;
+            if text.is_none() {
+                // A root written by the previous release, until migrated.
+                let legacy = self
+                    .root
+                    .legacy_path_for(location, Self::LEGACY_DATA_FILE_NAME);
+                text = self.root.get_opt(&legacy).await?;
+                if text.is_some() {
+                    path = legacy;
+                }
+            }
+            let Some(text) = text else {
                 return Err(Error::NotFound {
-                    uri: self.root.uri(&path),
+                    uri: self.root.uri(&self.data_path(location)),
                 });
             };
             let value = serde_json::from_slice(&text).map_err(|source| Error::Json {
@@ -147,14 +171,30 @@ impl IoManager for JsonIoManager {
         })
     }
 
-    /// One HEAD: the document is not read.
+    /// One HEAD (two for a value still in the previous layout): the
+    /// document is not read.
     fn exists<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move { self.root.exists(&self.data_path(location)).await })
+        Box::pin(async move {
+            Ok(self.root.exists(&self.data_path(location)).await?
+                || self
+                    .root
+                    .exists(
+                        &self
+                            .root
+                            .legacy_path_for(location, Self::LEGACY_DATA_FILE_NAME),
+                    )
+                    .await?)
+        })
     }
 
-    /// One HEAD, with the file's size.
+    /// One HEAD with the file's size (two for a value still in the
+    /// previous layout).
     fn published<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<crate::Published>> {
-        Box::pin(async move { self.root.published(&self.data_path(location)).await })
+        Box::pin(self.root.published_or_legacy(
+            location,
+            Self::DATA_FILE_NAME,
+            Self::LEGACY_DATA_FILE_NAME,
+        ))
     }
 
     fn store_sidecar<'a>(
@@ -209,10 +249,12 @@ mod tests {
             .await
             .expect("store");
         assert_eq!(receipt.rows, 1);
-        let file = tmp.path().join("model/2024-01-01/data.json");
+        let file = tmp.path().join("model/partition=2024-01-01/part-0.json");
         assert_eq!(receipt.bytes, std::fs::metadata(&file).expect("file").len());
         assert!(
-            receipt.uri.ends_with("model/2024-01-01/data.json"),
+            receipt
+                .uri
+                .ends_with("model/partition=2024-01-01/part-0.json"),
             "{}",
             receipt.uri
         );
@@ -231,7 +273,7 @@ mod tests {
         io.store(&loc, &Payload::Document(doc))
             .await
             .expect("store");
-        let text = std::fs::read_to_string(tmp.path().join("metrics/data.json")).expect("read");
+        let text = std::fs::read_to_string(tmp.path().join("metrics/part-0.json")).expect("read");
         assert_eq!(
             text,
             "{\n  \"alpha\": {\n    \"x\": 3,\n    \"y\": 2\n  },\n  \"zeta\": 1\n}\n"
@@ -249,7 +291,10 @@ mod tests {
         io.store(&loc, &Payload::Document(json!({"v": 2})))
             .await
             .expect("store again");
-        assert_eq!(files_in(&tmp.path().join("metrics/eu")), ["data.json"]);
+        assert_eq!(
+            files_in(&tmp.path().join("metrics/partition=eu")),
+            ["part-0.json"]
+        );
         match io.load(&loc).await.expect("load") {
             Payload::Document(v) => assert_eq!(v, json!({"v": 2})),
             other => panic!("{other:?}"),
@@ -264,7 +309,8 @@ mod tests {
         let err = io.load(&loc).await.expect_err("must fail");
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
         assert!(
-            err.to_string().contains("metrics/2024-02-02/data.json"),
+            err.to_string()
+                .contains("metrics/partition=2024-02-02/part-0.json"),
             "{err}"
         );
     }
@@ -275,10 +321,10 @@ mod tests {
         let io = manager(tmp.path());
         let loc = Location::new("metrics", None).expect("valid");
         std::fs::create_dir_all(tmp.path().join("metrics")).expect("mkdir");
-        std::fs::write(tmp.path().join("metrics/data.json"), b"{\"a\": ").expect("write");
+        std::fs::write(tmp.path().join("metrics/part-0.json"), b"{\"a\": ").expect("write");
         let err = io.load(&loc).await.expect_err("must fail");
         assert!(matches!(err, Error::Json { .. }), "{err:?}");
-        assert!(err.to_string().contains("metrics/data.json"), "{err}");
+        assert!(err.to_string().contains("metrics/part-0.json"), "{err}");
     }
 
     #[tokio::test]
@@ -294,7 +340,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sidecar_sits_beside_the_document() {
+    async fn the_record_is_kept_in_the_provenance_tree_not_beside_the_document() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let io = manager(tmp.path());
         let loc = Location::new("metrics", Some("2024-01-01")).expect("valid");
@@ -307,8 +353,46 @@ mod tests {
             Some(b"{\"run\": 1}".to_vec())
         );
         assert_eq!(
-            files_in(&tmp.path().join("metrics/2024-01-01")),
-            ["_provenance.json"]
+            files_in(&tmp.path().join("_provenance/metrics/partition=2024-01-01")),
+            ["provenance.json"]
+        );
+        assert!(
+            !tmp.path().join("metrics").exists(),
+            "the dataset folder has no records"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_document_and_record_of_the_previous_layout_are_read_and_replaced() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let io = manager(tmp.path());
+        let loc = Location::new("metrics", Some("2024-01-01"))
+            .and_then(|l| l.with_dimensions(Arc::from([Arc::from("day")])))
+            .expect("valid");
+        let old = tmp.path().join("metrics/2024-01-01");
+        std::fs::create_dir_all(&old).expect("mkdir");
+        std::fs::write(old.join("data.json"), b"{\"v\": 1}").expect("write");
+        std::fs::write(old.join("_provenance.json"), b"{\"run\": 1}").expect("write");
+        assert!(io.exists(&loc).await.expect("exists"));
+        match io.load(&loc).await.expect("load") {
+            Payload::Document(v) => assert_eq!(v, json!({"v": 1})),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            io.load_sidecar(&loc).await.expect("load"),
+            Some(b"{\"run\": 1}".to_vec())
+        );
+        io.publish(&loc, &Payload::Document(json!({"v": 2})), b"{\"run\": 2}")
+            .await
+            .expect("publish");
+        assert!(!old.exists(), "the old folder is gone once rewritten");
+        assert_eq!(
+            files_in(&tmp.path().join("metrics/day=2024-01-01")),
+            ["part-0.json"]
+        );
+        assert_eq!(
+            io.load_sidecar(&loc).await.expect("load"),
+            Some(b"{\"run\": 2}".to_vec())
         );
     }
 
@@ -332,7 +416,7 @@ mod tests {
         io.store(&loc, &Payload::Document(json!([1, 2])))
             .await
             .expect("store");
-        assert_eq!(io.uri(&loc), "memory://metrics/data.json");
+        assert_eq!(io.uri(&loc), "memory://metrics/part-0.json");
         assert!(matches!(io.load(&loc).await, Ok(Payload::Document(_))));
     }
 }

@@ -34,9 +34,12 @@ pub use data_version::{DataVersion, data_version_of};
 pub use error::{Error, Result};
 pub use io_manager::{IoManager, Published, StoreReceipt};
 pub use json::JsonIoManager;
-pub use location::{DIMENSION_SEPARATOR, Location, validate_key};
+pub use location::{
+    DEFAULT_DIMENSION, DIMENSION_SEPARATOR, HIVE_SEPARATOR, Location, parse_hive_segment,
+    validate_dimension_name, validate_key, validate_partition_value,
+};
 pub use memory::MemoryIoManager;
-pub use parquet::{ParquetIoManager, ParquetOptions};
+pub use parquet::{PROVENANCE_KEY, ParquetIoManager, ParquetOptions};
 pub use payload::{Payload, PayloadKind, TableData};
 pub use root::StorageRoot;
 pub use tag::{MAX_TAG_LEN, validate_tag};

@@ -46,7 +46,7 @@ impl IoManager for MemoryIoManager {
         let mut uri = format!("memory://{}", self.name);
         for s in location.segments() {
             uri.push('/');
-            uri.push_str(s);
+            uri.push_str(&s);
         }
         uri
     }

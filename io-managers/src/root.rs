@@ -3,8 +3,21 @@
 //! A root is given by the user as a plain path (`./data`, `/srv/lake`) or a
 //! URL (`file:///srv/lake`, `memory://`, `s3://bucket/prefix`, `gs://...`,
 //! `az://...`; the cloud schemes need the matching cargo feature). Every
-//! asset-partition then lives at one deterministic place under it:
-//! `<root>/<asset>[/<partition>]/<file>`.
+//! asset-partition then lives at one deterministic place under it, in
+//! Hive-style folders (see [`Location::segments`]):
+//!
+//! ```text
+//! <root>/<asset>/<dimension>=<key>[/<dimension>=<key>]/part-0.<ext>   a value
+//! <root>/<asset>/part-0.<ext>                                         unpartitioned
+//! <root>/_provenance/<asset>/<dimension>=<key>/provenance.json        records kept outside the value
+//! <root>/_tags/<tag>/...                                              the same, per tag
+//! ```
+//!
+//! Everything that is not data lives under a folder starting with `_`,
+//! which asset keys may not: a glob on `<asset>/**` sees only data files.
+//! The previous release's layout (`<asset>/<key>/data.parquet` beside
+//! `_provenance.json`) is still read, so an old root keeps working; see
+//! [`StorageRoot::legacy_path_for`].
 
 use std::fmt;
 use std::path::PathBuf;
@@ -46,11 +59,17 @@ impl StorageRoot {
     /// The root used when the user gives none.
     pub const DEFAULT: &'static str = "./data";
 
-    /// The file name of the sidecar (provenance record) kept beside each value.
-    ///
-    /// It starts with `_`, which [`validate_key`](crate::validate_key) refuses,
-    /// so it can never collide with an asset or partition directory.
-    pub const SIDECAR_FILE_NAME: &'static str = "_provenance.json";
+    /// The file name of the sidecar the previous release kept beside each
+    /// value (`<asset>/<key>/_provenance.json`). Still read, never written.
+    pub const LEGACY_SIDECAR_FILE_NAME: &'static str = "_provenance.json";
+
+    /// The folder, under the root, of the provenance records that are not
+    /// inside their value (JSON documents, unit assets): a tree of its own,
+    /// which no dataset reader of an asset's folder sees.
+    pub const PROVENANCE_FOLDER: &'static str = "_provenance";
+
+    /// The file name of a record in the [`PROVENANCE_FOLDER`](Self::PROVENANCE_FOLDER) tree.
+    pub const PROVENANCE_FILE_NAME: &'static str = "provenance.json";
 
     /// Parses a root given by the user: a path (relative or absolute) or a URL.
     ///
@@ -295,13 +314,34 @@ impl StorageRoot {
     }
 
     /// The store path of `file_name` in the folder of `location`:
-    /// `<prefix>/<asset>[/<partition>]/<file_name>`.
+    /// `<prefix>/<asset>[/<dimension>=<key>...]/<file_name>`.
     pub fn path_for(&self, location: &Location, file_name: &str) -> Path {
         let mut path = self.prefix.clone();
         for segment in location.segments() {
+            path = path.join(segment.as_str());
+        }
+        path.join(file_name)
+    }
+
+    /// Where the previous release kept `file_name` of `location`:
+    /// `<prefix>/<asset>[/<key>...]/<file_name>` (bare keys, no dimension
+    /// names). Only read, as a fallback, until the root is migrated.
+    pub fn legacy_path_for(&self, location: &Location, file_name: &str) -> Path {
+        let mut path = self.prefix.clone();
+        for segment in location.legacy_segments() {
             path = path.join(segment);
         }
         path.join(file_name)
+    }
+
+    /// The store path of the provenance record of `location` when it is not
+    /// inside the value: `<prefix>/_provenance/<asset>[/<dimension>=<key>...]/provenance.json`.
+    pub fn provenance_path(&self, location: &Location) -> Path {
+        let mut path = self.prefix.clone().join(Self::PROVENANCE_FOLDER);
+        for segment in location.segments() {
+            path = path.join(segment.as_str());
+        }
+        path.join(Self::PROVENANCE_FILE_NAME)
     }
 
     /// A URI for a store path, for messages and receipts: `file:///abs/file`
@@ -342,44 +382,16 @@ impl StorageRoot {
         let Some(local) = &self.local else {
             return Ok(Vec::new());
         };
-        let probe = self.path_for(location, "_");
-        let file = local
-            .fs
-            .path_to_filesystem(&probe)
-            .map_err(|source| self.store_error(&probe, source))?;
-        let Some(folder) = file.parent() else {
-            return Ok(Vec::new());
-        };
-        crate::containment::check_inside(&local.dir, folder)?;
-        let failed = |e: std::io::Error| Error::Other {
-            uri: format!("file://{}", folder.display()),
-            message: format!("cannot sweep staged uploads: {e}"),
-        };
-        let entries = match std::fs::read_dir(folder) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(failed(e)),
-        };
-        let now = std::time::SystemTime::now();
         let mut removed = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(failed)?;
-            let name = entry.file_name();
-            let Some((_, suffix)) = name.to_str().and_then(|n| n.rsplit_once('#')) else {
-                continue;
-            };
-            if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let metadata = entry.metadata().map_err(failed)?;
-            let age = metadata
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or_default();
-            if metadata.is_file() && age >= older_than {
-                std::fs::remove_file(entry.path()).map_err(failed)?;
-                removed.push(entry.path());
+        // The value's folder and the folder of its provenance record.
+        for probe in [self.path_for(location, "_"), self.provenance_path(location)] {
+            let file = local
+                .fs
+                .path_to_filesystem(&probe)
+                .map_err(|source| self.store_error(&probe, source))?;
+            if let Some(folder) = file.parent() {
+                crate::containment::check_inside(&local.dir, folder)?;
+                sweep_folder(folder, older_than, &mut removed)?;
             }
         }
         Ok(removed)
@@ -490,18 +502,88 @@ impl StorageRoot {
         Ok(paths.len())
     }
 
-    /// Publishes the sidecar of `location` (beside its value), atomically.
+    /// Publishes the provenance record of `location` in the provenance tree
+    /// ([`provenance_path`](Self::provenance_path)), atomically.
     pub(crate) async fn put_sidecar(&self, location: &Location, sidecar: &[u8]) -> Result<()> {
-        let path = self.path_for(location, Self::SIDECAR_FILE_NAME);
+        let path = self.provenance_path(location);
         self.put(&path, Bytes::copy_from_slice(sidecar)).await?;
         crate::failpoint::hit("sidecar.after_publish");
         Ok(())
     }
 
-    /// Reads the sidecar of `location`, `None` if there is none.
+    /// Reads the provenance record of `location` from the provenance tree,
+    /// else from the previous release's sidecar beside the value; `None` if
+    /// there is neither.
     pub(crate) async fn get_sidecar(&self, location: &Location) -> Result<Option<Vec<u8>>> {
-        let path = self.path_for(location, Self::SIDECAR_FILE_NAME);
-        Ok(self.get_opt(&path).await?.map(|b| b.to_vec()))
+        let path = self.provenance_path(location);
+        if let Some(bytes) = self.get_opt(&path).await? {
+            return Ok(Some(bytes.to_vec()));
+        }
+        let legacy = self.legacy_path_for(location, Self::LEGACY_SIDECAR_FILE_NAME);
+        Ok(self.get_opt(&legacy).await?.map(|b| b.to_vec()))
+    }
+
+    /// On a local root, removes the previous release's files of `location`
+    /// (its value file `legacy_file` and its sidecar) and their folder if
+    /// that leaves it empty: called after each publish, so that an old root
+    /// is rewritten as its partitions are rematerialized. Two failed unlinks
+    /// when there is nothing to remove (a few microseconds, on the calling
+    /// task); object stores are left to [`remove_legacy`](Self::remove_legacy),
+    /// where every check is a request.
+    pub(crate) fn remove_legacy_local(&self, location: &Location, legacy_file: &str) -> Result<()> {
+        let Some(local) = &self.local else {
+            return Ok(());
+        };
+        let mut folder = None;
+        for name in [legacy_file, Self::LEGACY_SIDECAR_FILE_NAME] {
+            let path = self.legacy_path_for(location, name);
+            let file = local
+                .fs
+                .path_to_filesystem(&path)
+                .map_err(|source| self.store_error(&path, source))?;
+            match std::fs::remove_file(&file) {
+                Ok(()) => folder = file.parent().map(std::path::Path::to_path_buf),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::Other {
+                        uri: self.uri(&path),
+                        message: format!("cannot remove the previous layout's file: {e}"),
+                    });
+                }
+            }
+        }
+        // Only the bare-key folders of a partition (one per dimension),
+        // never the asset's own.
+        let levels = location.legacy_segments().count() - 1;
+        let mut dir = folder;
+        for _ in 0..levels {
+            let Some(d) = dir else { break };
+            if std::fs::remove_dir(&d).is_err() {
+                break;
+            }
+            dir = d.parent().map(std::path::Path::to_path_buf);
+        }
+        Ok(())
+    }
+
+    /// Removes what the previous release stored for `location` (its value
+    /// file `legacy_file` and its sidecar), once the value is published in
+    /// the current layout; returns how many files went. Missing files are
+    /// no error.
+    pub async fn remove_legacy(&self, location: &Location, legacy_file: &str) -> Result<usize> {
+        let mut removed = 0;
+        for name in [legacy_file, Self::LEGACY_SIDECAR_FILE_NAME] {
+            let path = self.legacy_path_for(location, name);
+            if !self.exists(&path).await? {
+                continue;
+            }
+            match self.store.delete(&path).await {
+                Ok(()) => removed += 1,
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(self.store_error(&path, source)),
+            }
+        }
+        Ok(removed)
     }
 
     /// Publishes a small object atomically (a staged file renamed into place
@@ -541,7 +623,7 @@ impl StorageRoot {
 
     /// Whether an object is at `path`: one HEAD (locally, one metadata
     /// lookup), nothing read.
-    pub(crate) async fn exists(&self, path: &Path) -> Result<bool> {
+    pub async fn exists(&self, path: &Path) -> Result<bool> {
         match self.store.head(path).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -558,6 +640,24 @@ impl StorageRoot {
             }),
             Err(object_store::Error::NotFound { .. }) => Ok(crate::Published::Nothing),
             Err(source) => Err(self.store_error(path, source)),
+        }
+    }
+
+    /// [`published`](Self::published) for the value of `location` in file
+    /// `file_name`, or, if nothing is there, in `legacy_file` where the
+    /// previous release kept it (a root not yet migrated).
+    pub(crate) async fn published_or_legacy(
+        &self,
+        location: &Location,
+        file_name: &str,
+        legacy_file: &str,
+    ) -> Result<crate::Published> {
+        match self.published(&self.path_for(location, file_name)).await? {
+            crate::Published::Nothing => {
+                self.published(&self.legacy_path_for(location, legacy_file))
+                    .await
+            }
+            value => Ok(value),
         }
     }
 
@@ -659,6 +759,18 @@ impl StorageRoot {
         crate::containment::check_inside(&local.dir, &file)
     }
 
+    /// The file on disk of store path `path` on a local root; `None` on
+    /// other roots.
+    pub(crate) fn local_file(&self, path: &Path) -> Option<Result<PathBuf>> {
+        let local = self.local.as_ref()?;
+        Some(
+            local
+                .fs
+                .path_to_filesystem(path)
+                .map_err(|source| self.store_error(path, source)),
+        )
+    }
+
     /// Maps an object store error at `path` to ours, naming the URI.
     pub(crate) fn store_error(&self, path: &Path, source: object_store::Error) -> Error {
         match source {
@@ -754,6 +866,46 @@ fn probe_writable(dir: &std::path::Path) -> Result<()> {
         .open(&probe)
         .map_err(not_writable)?;
     std::fs::remove_file(&probe).map_err(not_writable)
+}
+
+/// Removes the staged uploads (`<file>#<n>`) in `folder` untouched for
+/// `older_than`, adding them to `removed`. A missing folder has none.
+fn sweep_folder(
+    folder: &std::path::Path,
+    older_than: std::time::Duration,
+    removed: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let failed = |e: std::io::Error| Error::Other {
+        uri: format!("file://{}", folder.display()),
+        message: format!("cannot sweep staged uploads: {e}"),
+    };
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(failed(e)),
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries {
+        let entry = entry.map_err(failed)?;
+        let name = entry.file_name();
+        let Some((_, suffix)) = name.to_str().and_then(|n| n.rsplit_once('#')) else {
+            continue;
+        };
+        if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let metadata = entry.metadata().map_err(failed)?;
+        let age = metadata
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or_default();
+        if metadata.is_file() && age >= older_than {
+            std::fs::remove_file(entry.path()).map_err(failed)?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(())
 }
 
 /// Removes the directory tree `dir`, returning how many files it held (0 if
@@ -893,8 +1045,11 @@ mod cloud {
 mod tests {
     use super::*;
 
+    /// A daily location: `events/day=2024-01-01/`.
     fn location() -> Location {
-        Location::new("events", Some("2024-01-01")).expect("valid location")
+        Location::new("events", Some("2024-01-01"))
+            .and_then(|l| l.with_dimensions(Arc::from([Arc::from("day")])))
+            .expect("valid location")
     }
 
     #[test]
@@ -942,11 +1097,11 @@ mod tests {
         let canonical = std::fs::canonicalize(tmp.path()).expect("canonical");
         assert_eq!(root.local_dir(), Some(canonical.as_path()));
         let path = root.path_for(&location(), "data.parquet");
-        assert_eq!(path.as_ref(), "events/2024-01-01/data.parquet");
+        assert_eq!(path.as_ref(), "events/day=2024-01-01/data.parquet");
         assert_eq!(
             root.uri(&path),
             format!(
-                "file://{}/events/2024-01-01/data.parquet",
+                "file://{}/events/day=2024-01-01/data.parquet",
                 canonical.display()
             )
         );
@@ -957,15 +1112,15 @@ mod tests {
         let root = StorageRoot::parse("memory://").expect("root");
         assert!(root.local_dir().is_none());
         let path = root.path_for(&location(), "data.json");
-        assert_eq!(path.as_ref(), "events/2024-01-01/data.json");
-        assert_eq!(root.uri(&path), "memory://events/2024-01-01/data.json");
+        assert_eq!(path.as_ref(), "events/day=2024-01-01/data.json");
+        assert_eq!(root.uri(&path), "memory://events/day=2024-01-01/data.json");
 
         let root = StorageRoot::parse("memory://lake/prod").expect("root");
         let path = root.path_for(&location(), "data.json");
-        assert_eq!(path.as_ref(), "lake/prod/events/2024-01-01/data.json");
+        assert_eq!(path.as_ref(), "lake/prod/events/day=2024-01-01/data.json");
         assert_eq!(
             root.uri(&path),
-            "memory://lake/prod/events/2024-01-01/data.json"
+            "memory://lake/prod/events/day=2024-01-01/data.json"
         );
     }
 
@@ -1011,10 +1166,13 @@ mod tests {
         let root = StorageRoot::parse("s3://bucket/lake/prod/").expect("root");
         assert_eq!(root.prefix().as_ref(), "lake/prod");
         let path = root.path_for(&location(), "data.parquet");
-        assert_eq!(path.as_ref(), "lake/prod/events/2024-01-01/data.parquet");
+        assert_eq!(
+            path.as_ref(),
+            "lake/prod/events/day=2024-01-01/data.parquet"
+        );
         assert_eq!(
             root.uri(&path),
-            "s3://bucket/lake/prod/events/2024-01-01/data.parquet"
+            "s3://bucket/lake/prod/events/day=2024-01-01/data.parquet"
         );
     }
 
@@ -1026,7 +1184,7 @@ mod tests {
         let path = tagged.path_for(&location(), "data.parquet");
         assert_eq!(
             path.as_ref(),
-            "_tags/backfill-2024/events/2024-01-01/data.parquet"
+            "_tags/backfill-2024/events/day=2024-01-01/data.parquet"
         );
         assert!(tagged.uri(&path).contains("/_tags/backfill-2024/events/"));
         assert!(tagged.to_string().ends_with("/_tags/backfill-2024"));
@@ -1227,7 +1385,7 @@ mod tests {
             .await
             .expect("promote");
         assert_eq!(receipt.uri, production.uri(&loc));
-        let file = tmp.path().join("events/2024-01-01/data.parquet");
+        let file = tmp.path().join("events/day=2024-01-01/part-0.parquet");
         assert_eq!(receipt.bytes, std::fs::metadata(&file).expect("file").len());
         assert_eq!(
             xs(&production.load(&loc).await.expect("load")),
@@ -1247,7 +1405,7 @@ mod tests {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["_provenance.json", "data.parquet"]);
+        assert_eq!(names, ["part-0.parquet"]);
     }
 
     #[tokio::test]
@@ -1330,7 +1488,8 @@ mod tests {
         }
         // A staged upload a killed tagged run left goes too.
         std::fs::write(
-            tmp.path().join("_tags/a/events/2024-01-01/data.parquet#7"),
+            tmp.path()
+                .join("_tags/a/events/day=2024-01-01/part-0.parquet#7"),
             b"partial",
         )
         .expect("staged");
@@ -1338,7 +1497,7 @@ mod tests {
         assert!(!tmp.path().join("_tags/a").exists());
         assert!(
             tmp.path()
-                .join("_tags/b/events/2024-01-01/data.parquet")
+                .join("_tags/b/events/day=2024-01-01/part-0.parquet")
                 .is_file()
         );
         assert!(production.exists(&loc).await.expect("exists"));
@@ -1362,9 +1521,11 @@ mod tests {
         let io = ParquetIoManager::new(StorageRoot::local(tmp.path()).expect("root"));
         let loc = location();
         io.store(&loc, &table(0)).await.expect("store");
-        let folder = tmp.path().join("events/2024-01-01");
-        std::fs::write(folder.join("data.parquet#0"), b"partial").expect("staged");
-        std::fs::write(folder.join("_provenance.json#12"), b"{").expect("staged");
+        let folder = tmp.path().join("events/day=2024-01-01");
+        std::fs::write(folder.join("part-0.parquet#0"), b"partial").expect("staged");
+        let records = tmp.path().join("_provenance/events/day=2024-01-01");
+        std::fs::create_dir_all(&records).expect("mkdir");
+        std::fs::write(records.join("provenance.json#12"), b"{").expect("staged");
         // Fresh files are left alone when an age is asked for...
         let hour = std::time::Duration::from_secs(3600);
         assert_eq!(io.sweep_staged(&loc, hour).await.expect("sweep"), 0);
@@ -1380,7 +1541,24 @@ mod tests {
     fn multi_dimensional_keys_get_one_folder_level_per_dimension() {
         let root = StorageRoot::memory();
         let loc = Location::new("events", Some("2024-01-01|eu")).expect("valid");
-        let path = root.path_for(&loc, "data.parquet");
-        assert_eq!(path.as_ref(), "events/2024-01-01/eu/data.parquet");
+        let path = root.path_for(&loc, "part-0.parquet");
+        assert_eq!(
+            path.as_ref(),
+            "events/partition_1=2024-01-01/partition_2=eu/part-0.parquet"
+        );
+        let named = loc
+            .with_dimensions(Arc::from([Arc::from("day"), Arc::from("region")]))
+            .expect("names");
+        let path = root.path_for(&named, "part-0.parquet");
+        assert_eq!(
+            path.as_ref(),
+            "events/day=2024-01-01/region=eu/part-0.parquet"
+        );
+        let legacy = root.legacy_path_for(&named, "data.parquet");
+        assert_eq!(legacy.as_ref(), "events/2024-01-01/eu/data.parquet");
+        assert_eq!(
+            root.provenance_path(&named).as_ref(),
+            "_provenance/events/day=2024-01-01/region=eu/provenance.json"
+        );
     }
 }

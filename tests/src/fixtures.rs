@@ -273,3 +273,22 @@ pub fn monthly(behaviour: &Behaviour) -> Vec<AssetDef> {
         .with_mapped_dependency("events", PartitionMapping::All),
     ]
 }
+
+/// The bytes of a Parquet file before its footer: its data pages, which a
+/// deterministic rerun writes again identically (the footer holds the run's
+/// provenance record, which differs). The whole file if it is too short to
+/// have a footer.
+pub fn data_pages(file: &[u8]) -> &[u8] {
+    let Some(tail) = file
+        .len()
+        .checked_sub(8)
+        .and_then(|at| file.get(at..at + 4))
+    else {
+        return file;
+    };
+    let footer = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize;
+    file.len()
+        .checked_sub(8 + footer)
+        .and_then(|end| file.get(..end))
+        .unwrap_or(file)
+}

@@ -99,8 +99,8 @@ fn a_backfill_materializes_the_range_once_and_a_rerun_recomputes_nothing() {
             assert!(
                 dir.path()
                     .join(asset)
-                    .join(&day)
-                    .join("data.parquet")
+                    .join(format!("day={day}"))
+                    .join("part-0.parquet")
                     .is_file(),
                 "{asset} {day}"
             );
@@ -238,7 +238,7 @@ fn a_tagged_backfill_never_touches_production_until_promoted() {
     let mut args = vec!["materialize", "--select", "events,sessions"];
     args.extend(range);
     assert_ok(&fixture(root, &args, &[]));
-    let production = root.join("sessions/2024-01-02/data.parquet");
+    let production = root.join("sessions/day=2024-01-02/part-0.parquet");
     let before = std::fs::read(&production).expect("production file");
 
     // New code, backfilled into a tag.
@@ -248,7 +248,7 @@ fn a_tagged_backfill_never_touches_production_until_promoted() {
     assert_ok(&out);
     assert_eq!(std::fs::read(&production).expect("still there"), before);
     assert!(
-        root.join("_tags/v2/sessions/2024-01-02/data.parquet")
+        root.join("_tags/v2/sessions/day=2024-01-02/part-0.parquet")
             .is_file()
     );
     let prod_record = catalog(root)
@@ -269,9 +269,12 @@ fn a_tagged_backfill_never_touches_production_until_promoted() {
     assert_eq!(promoted.data_version, tag_record.data_version);
     assert_eq!(promoted.code_version, tag_record.code_version);
     assert_eq!(promoted.promoted_from.as_deref(), Some("v2"));
-    let sidecar = std::fs::read_to_string(root.join("sessions/2024-01-02/_provenance.json"))
-        .expect("production sidecar");
-    assert!(sidecar.contains(&tag_record.code_version), "{sidecar}");
+    // The production file carries the promoted record in its footer.
+    let file = std::fs::read(root.join("sessions/day=2024-01-02/part-0.parquet"))
+        .expect("production file");
+    let footer = String::from_utf8_lossy(&file);
+    assert!(footer.contains(&tag_record.code_version), "{footer}");
+    assert!(footer.contains("promoted_from"), "{footer}");
     // Production is now up to date with the new code.
     let rerun = fixture(root, &args, &[("FIXTURE_CODE_VERSION", "2")]);
     assert_ok(&rerun);
@@ -342,7 +345,10 @@ fn a_backfill_killed_mid_way_resumes_without_redoing_finished_partitions() {
     // And every file is readable.
     for asset in ["events", "sessions", "rolling"] {
         for day in days(1, 20) {
-            let path = root.join(asset).join(&day).join("data.parquet");
+            let path = root
+                .join(asset)
+                .join(format!("day={day}"))
+                .join("part-0.parquet");
             let bytes = std::fs::read(&path).expect("published");
             assert_eq!(&bytes[..4], b"PAR1", "{}", path.display());
         }

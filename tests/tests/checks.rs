@@ -110,7 +110,11 @@ fn a_blocking_failure_publishes_nothing_and_the_previous_value_stays_latest() {
         .expect("valid graph");
     let good = p.materialize("events", Some(DAY)).expect("runs");
     assert!(good.succeeded(), "{}", good.summary_table());
-    let file = p.root().join("events").join(DAY).join("data.parquet");
+    let file = p
+        .root()
+        .join("events")
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet");
     let bytes = std::fs::read(&file).expect("published");
     let latest = catalog(&p)
         .latest("events", Some(DAY), None)
@@ -203,8 +207,8 @@ fn each_bad_input_fails_with_one_message_naming_asset_partition_and_cause() {
         assert!(
             !p.root()
                 .join("events")
-                .join(DAY)
-                .join("data.parquet")
+                .join(format!("day={DAY}"))
+                .join("part-0.parquet")
                 .exists(),
             "{expected}: nothing published"
         );
@@ -332,7 +336,10 @@ fn rejected_rows_go_to_a_dead_letter_table_beside_the_asset() {
         .build()
         .expect("runtime");
     let load = |asset: &str| -> TableData {
-        let location = Location::new(asset, Some(DAY)).expect("location");
+        // Daily assets: their partitions are `day=` folders.
+        let location = Location::new(asset, Some(DAY))
+            .and_then(|l| l.with_dimensions(Arc::from([Arc::from("day")])))
+            .expect("location");
         match runtime.block_on(io.load(&location)).expect("stored") {
             Payload::Table(t) => t,
             other => panic!("not a table: {other:?}"),
@@ -357,8 +364,8 @@ fn rejected_rows_go_to_a_dead_letter_table_beside_the_asset() {
     assert!(
         p.root()
             .join("events.dead_letter")
-            .join(DAY)
-            .join("data.parquet")
+            .join(format!("day={DAY}"))
+            .join("part-0.parquet")
             .is_file()
     );
 }
@@ -393,8 +400,8 @@ fn schema_drift_fails_unless_the_code_version_changes() {
     assert!(
         !p.root()
             .join("events")
-            .join("2024-01-02")
-            .join("data.parquet")
+            .join("day=2024-01-02")
+            .join("part-0.parquet")
             .exists()
     );
 }

@@ -145,7 +145,7 @@ fn root_comes_from_the_environment_when_not_given() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(dir.path().join("lookup").join("data.parquet").is_file());
+    assert!(dir.path().join("lookup").join("part-0.parquet").is_file());
 }
 
 #[test]
@@ -373,16 +373,73 @@ fn corrupt_catalog_is_named_and_rebuild_recovers_it() {
 }
 
 #[test]
-fn unreadable_sidecar_is_reported_and_skipped_by_rebuild() {
+fn unreadable_records_are_reported_and_skipped_by_rebuild() {
+    use asset_core::io::{IoManager, Location, ParquetIoManager, Payload, StorageRoot, TableData};
     let dir = tempfile::tempdir().expect("tempdir");
     fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    let day = format!("day={DAY}");
+    // A file at a partition path that is not Parquet.
     std::fs::write(
-        dir.path().join("right").join(DAY).join("_provenance.json"),
-        b"{ broken",
+        dir.path().join("right").join(&day).join("part-0.parquet"),
+        b"id,value\n1,2\n",
     )
     .expect("w");
+    // A value whose footer has a corrupt record, and one with none.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let io = ParquetIoManager::new(StorageRoot::local(dir.path()).expect("root"));
+    let batch = arrow_array::RecordBatch::try_from_iter([(
+        "x",
+        std::sync::Arc::new(arrow_array::Int64Array::from(vec![1])) as arrow_array::ArrayRef,
+    )])
+    .expect("batch");
+    let left = Location::new("left", Some(DAY))
+        .and_then(|l| l.with_dimensions(std::sync::Arc::from([std::sync::Arc::from("day")])))
+        .expect("location");
+    let table = Payload::Table(TableData::from(batch));
+    runtime
+        .block_on(io.publish(&left, &table, b"{ broken"))
+        .expect("publish");
+    let joined = Location::new("joined", Some(DAY))
+        .and_then(|l| l.with_dimensions(std::sync::Arc::from([std::sync::Arc::from("day")])))
+        .expect("location");
+    runtime.block_on(io.store(&joined, &table)).expect("store");
+    // A folder that is not `<dimension>=<key>`.
+    let stray = dir.path().join("source").join(DAY);
+    std::fs::create_dir_all(&stray).expect("mkdir");
+    std::fs::copy(
+        dir.path().join("source").join(&day).join("part-0.parquet"),
+        stray.join("part-0.parquet"),
+    )
+    .expect("copy");
+
     let out = fixture(dir.path(), &["catalog", "rebuild"], &[]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("5 materializations restored, 1 unreadable"));
-    assert!(text(&out.stderr).contains("right"), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("3 materializations restored, 4 unreadable records skipped"),
+        "{stdout}"
+    );
+    let stderr = text(&out.stderr);
+    let warning = |needle: &str| {
+        stderr
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no warning naming {needle}: {stderr}"))
+            .to_owned()
+    };
+    assert!(warning("right/day=").contains("parquet"), "{stderr}");
+    assert!(
+        warning("left/day=").contains(r#"footer's "assetflow.provenance" entry does not parse"#),
+        "{stderr}"
+    );
+    assert!(
+        warning("joined/day=").contains(r#"footer has no "assetflow.provenance" entry"#),
+        "{stderr}"
+    );
+    assert!(
+        warning(&format!("source/{DAY}/")).contains(&format!(
+            r#"its folder "{DAY}" does not parse as <dimension>=<key>"#
+        )),
+        "{stderr}"
+    );
 }

@@ -57,7 +57,14 @@ fn check_once(root: &Path, assets: &[(String, Option<&str>)]) {
             history.len(),
             history.iter().map(|r| &r.run_id).collect::<Vec<_>>()
         );
-        let location = Location::new(asset, *partition).expect("location");
+        // Daily assets: their partitions are `day=` folders.
+        let days: std::sync::Arc<[std::sync::Arc<str>]> = match partition {
+            Some(_) => std::sync::Arc::from([std::sync::Arc::from("day")]),
+            None => std::sync::Arc::from([]),
+        };
+        let location = Location::new(asset, *partition)
+            .and_then(|l| l.with_dimensions(days))
+            .expect("location");
         runtime
             .block_on(io.load(&location))
             .unwrap_or_else(|e| panic!("{location} does not load: {e}"));

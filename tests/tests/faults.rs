@@ -137,7 +137,7 @@ fn run(
         .expect("plans")
 }
 
-/// Every published data file and sidecar under `root`, with its bytes.
+/// Every published data file (and record kept apart) under `root`, with its bytes.
 fn published(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
@@ -147,7 +147,7 @@ fn published(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             let name = entry.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
                 stack.push(path);
-            } else if name == "data.parquet" || name == "_provenance.json" {
+            } else if name == "part-0.parquet" || name == "provenance.json" {
                 let rel = path.strip_prefix(root).expect("under root").to_path_buf();
                 files.insert(rel, std::fs::read(&path).expect("read"));
             }
@@ -157,7 +157,9 @@ fn published(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn data_file(root: &Path, asset: &str) -> PathBuf {
-    root.join(asset).join(DAY).join("data.parquet")
+    root.join(asset)
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet")
 }
 
 /// A root where the diamond was materialized once, and what it published.
@@ -166,7 +168,8 @@ fn materialized() -> (tempfile::TempDir, BTreeMap<PathBuf, Vec<u8>>) {
     let first = run(dir.path(), &Behaviour::ok(50), None, "*", false);
     assert!(first.succeeded(), "{}", first.summary_table());
     let files = published(dir.path());
-    assert_eq!(files.len(), 12);
+    // Six values, each one file with its record inside.
+    assert_eq!(files.len(), 6);
     (dir, files)
 }
 
@@ -238,7 +241,9 @@ fn a_truncated_upstream_file_fails_its_readers_naming_the_file() {
     let report = run(dir.path(), &Behaviour::ok(50), None, "left,other", true);
     failure(&report, "left", &[&source.display().to_string(), "parquet"]);
     assert_status(&report, "other", StepStatus::Materialized);
-    let left = PathBuf::from("left").join(DAY).join("data.parquet");
+    let left = PathBuf::from("left")
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet");
     assert_eq!(published(dir.path()).get(&left), before.get(&left));
 }
 
@@ -261,8 +266,11 @@ fn a_disk_full_write_fails_the_step_and_keeps_the_published_value() {
         assert_status(&report, asset, StepStatus::Materialized);
     }
     let after = published(dir.path());
-    for file in ["data.parquet", "_provenance.json"] {
-        let rel = PathBuf::from("left").join(DAY).join(file);
+    // The value and its record are one file.
+    {
+        let rel = PathBuf::from("left")
+            .join(format!("day={DAY}"))
+            .join("part-0.parquet");
         assert_eq!(
             after.get(&rel),
             before.get(&rel),
@@ -288,7 +296,7 @@ fn a_permission_denied_write_fails_the_step_and_keeps_the_published_value() {
     let (dir, before) = materialized();
     let mut changed = Behaviour::ok(50);
     changed.code_version = "2".into();
-    let folder = dir.path().join("left").join(DAY);
+    let folder = dir.path().join("left").join(format!("day={DAY}"));
     // A read-only folder when permissions apply; as root (tests in
     // containers), the IO manager reports EACCES instead.
     let root = ignores_permissions();
@@ -301,7 +309,9 @@ fn a_permission_denied_write_fails_the_step_and_keeps_the_published_value() {
     failure(&report, "left", &["left", DAY, "Permission denied"]);
     assert_status(&report, "joined", StepStatus::Skipped);
     assert_status(&report, "other", StepStatus::Materialized);
-    let rel = PathBuf::from("left").join(DAY).join("data.parquet");
+    let rel = PathBuf::from("left")
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet");
     assert_eq!(published(dir.path()).get(&rel), before.get(&rel));
 }
 
@@ -316,6 +326,8 @@ fn a_panicking_asset_fails_its_step_only() {
     for asset in ["lookup", "source", "right", "other"] {
         assert_status(&report, asset, StepStatus::Materialized);
     }
-    let rel = PathBuf::from("left").join(DAY).join("data.parquet");
+    let rel = PathBuf::from("left")
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet");
     assert_eq!(published(dir.path()).get(&rel), before.get(&rel));
 }

@@ -28,7 +28,11 @@ fn asset(key: &str, deps: &[&str], partitions: PartitionsDef) -> AssetDef {
 #[test]
 fn static_and_multi_keys_get_one_folder_level_per_dimension() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let regions = || PartitionsDef::static_keys(&["eu", "us"]).expect("static");
+    let regions = || {
+        PartitionsDef::static_keys(&["eu", "us"])
+            .and_then(|p| p.with_dimension("region"))
+            .expect("static")
+    };
     let multi = PartitionsDef::multi(fixtures::daily(), regions()).expect("multi");
     let assets = || {
         vec![
@@ -78,9 +82,9 @@ fn static_and_multi_keys_get_one_folder_level_per_dimension() {
             assert!(
                 dir.path()
                     .join("enriched")
-                    .join(day)
-                    .join(region)
-                    .join("data.parquet")
+                    .join(format!("day={day}"))
+                    .join(format!("region={region}"))
+                    .join("part-0.parquet")
                     .is_file(),
                 "{day}|{region}"
             );
@@ -226,7 +230,11 @@ fn dynamic_keys_come_from_the_catalog() {
         ),
         ExitCode::SUCCESS
     );
-    assert!(dir.path().join("invoices/globex/data.parquet").is_file());
+    assert!(
+        dir.path()
+            .join("invoices/customers=globex/part-0.parquet")
+            .is_file()
+    );
     assert_eq!(
         catalog(dir.path())
             .partition_keys("customers")

@@ -37,18 +37,13 @@ fn first_run_materializes_every_selected_step() {
     assert!(
         p.root()
             .join("joined")
-            .join(DAY)
-            .join("data.parquet")
+            .join(format!("day={DAY}"))
+            .join("part-0.parquet")
             .is_file()
     );
-    assert!(p.root().join("lookup").join("data.parquet").is_file());
-    assert!(
-        p.root()
-            .join("joined")
-            .join(DAY)
-            .join("_provenance.json")
-            .is_file()
-    );
+    assert!(p.root().join("lookup").join("part-0.parquet").is_file());
+    // The record is in the file's footer: no other file, no records tree.
+    assert!(!p.root().join("_provenance").exists());
 }
 
 #[test]
@@ -73,10 +68,14 @@ fn second_run_recomputes_nothing_and_force_recomputes_everything() {
 }
 
 #[test]
-fn rerun_overwrites_with_identical_bytes() {
+fn rerun_overwrites_with_identical_data_pages() {
     let p = pipeline(&Behaviour::ok(10));
     p.materialize("*", Some(DAY)).expect("first run");
-    let file = p.root().join("joined").join(DAY).join("data.parquet");
+    let file = p
+        .root()
+        .join("joined")
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet");
     let before = std::fs::read(&file).expect("read");
     let options = MaterializeOptions {
         partition: Some(DAY.into()),
@@ -84,14 +83,18 @@ fn rerun_overwrites_with_identical_bytes() {
         ..MaterializeOptions::default()
     };
     p.run(options).expect("forced run");
-    assert_eq!(std::fs::read(&file).expect("read"), before);
+    // The data pages are the same bytes; only the footer's record (run id,
+    // times) is the new run's.
+    let after = std::fs::read(&file).expect("read");
+    assert_eq!(fixtures::data_pages(&after), fixtures::data_pages(&before));
+    assert_ne!(after, before, "the footer records the new run");
     let entries: Vec<_> = std::fs::read_dir(file.parent().expect("dir"))
         .expect("list")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     let mut entries = entries;
     entries.sort();
-    assert_eq!(entries, ["_provenance.json", "data.parquet"]);
+    assert_eq!(entries, ["part-0.parquet"]);
 }
 
 /// A materializer over `assets` on the storage root of `p`.
@@ -180,7 +183,7 @@ fn failed_step_skips_downstream_and_independent_branches_finish() {
             .contains("told to fail")
     );
     assert!(
-        !p.root().join("left").join(DAY).exists(),
+        !p.root().join("left").join(format!("day={DAY}")).exists(),
         "nothing published for the failed step"
     );
 }
@@ -207,7 +210,11 @@ fn panicking_asset_is_that_steps_failure_only() {
 fn corrupt_upstream_file_fails_the_reader_naming_the_file() {
     let p = pipeline(&Behaviour::ok(10));
     p.materialize("source", Some(DAY)).expect("source");
-    let file = p.root().join("source").join(DAY).join("data.parquet");
+    let file = p
+        .root()
+        .join("source")
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet");
     std::fs::write(&file, b"PAR1 this is not parquet").expect("corrupt it");
     let report = p.materialize("right+", Some(DAY)).expect("runs");
     assert_eq!(status(&report, "right"), StepStatus::Failed);
@@ -216,7 +223,7 @@ fn corrupt_upstream_file_fails_the_reader_naming_the_file() {
         .and_then(|s| s.message.clone())
         .unwrap_or_default();
     assert!(
-        msg.contains("source") && msg.contains("data.parquet"),
+        msg.contains("source") && msg.contains("part-0.parquet"),
         "{msg}"
     );
     assert_eq!(status(&report, "joined"), StepStatus::Skipped);
@@ -384,9 +391,115 @@ fn outputs_produced_in_the_run_are_handed_over_in_memory_within_the_budget() {
 fn deleted_value_with_its_sidecar_left_is_recomputed() {
     let p = pipeline(&Behaviour::ok(10));
     p.materialize("source", Some(DAY)).expect("first run");
-    std::fs::remove_file(p.root().join("source").join(DAY).join("data.parquet")).expect("rm");
+    std::fs::remove_file(
+        p.root()
+            .join("source")
+            .join(format!("day={DAY}"))
+            .join("part-0.parquet"),
+    )
+    .expect("rm");
     let report = p.materialize("source", Some(DAY)).expect("second run");
     let step = report.step("source", Some(DAY)).expect("step");
     assert_eq!(step.status, StepStatus::Materialized);
     assert_eq!(step.message.as_deref(), Some("its stored value is missing"));
+}
+
+/// Rewrites the root of `p` the way the previous release laid it out: each
+/// value at `<asset>/<key>/data.parquet` with no record in its footer, and
+/// its record beside it in `_provenance.json`.
+fn to_previous_layout(p: &TestPipeline) {
+    use asset_core::io::{IoManager, Location, ParquetIoManager, StorageRoot};
+    let root = p.root();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let io = ParquetIoManager::new(StorageRoot::local(root).expect("root"));
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let plain = ParquetIoManager::new(StorageRoot::local(scratch.path()).expect("root"));
+    for (asset, partition) in [
+        ("lookup", None),
+        ("source", Some(DAY)),
+        ("left", Some(DAY)),
+        ("right", Some(DAY)),
+        ("joined", Some(DAY)),
+        ("other", Some(DAY)),
+    ] {
+        let days = std::sync::Arc::from(match partition {
+            Some(_) => vec![std::sync::Arc::from("day")],
+            None => vec![],
+        });
+        let location = Location::new(asset, partition)
+            .and_then(|l| l.with_dimensions(days))
+            .expect("location");
+        let value = rt.block_on(io.load(&location)).expect("load");
+        let record = rt
+            .block_on(io.load_sidecar(&location))
+            .expect("record")
+            .expect("a record");
+        rt.block_on(plain.store(&location, &value)).expect("store");
+        let without_record = scratch.path().join(plain.data_path(&location).as_ref());
+        let folder = match partition {
+            Some(day) => root.join(asset).join(day),
+            None => root.join(asset),
+        };
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::rename(&without_record, folder.join("data.parquet")).expect("move");
+        std::fs::write(folder.join("_provenance.json"), record).expect("sidecar");
+        std::fs::remove_file(root.join(io.data_path(&location).as_ref())).expect("rm new");
+        if partition.is_some() {
+            std::fs::remove_dir(root.join(asset).join(format!("day={DAY}"))).expect("rmdir");
+        }
+    }
+}
+
+#[test]
+fn a_root_in_the_previous_layout_keeps_working_and_is_rewritten_as_it_reruns() {
+    let p = pipeline(&Behaviour::ok(10));
+    p.materialize("*", Some(DAY)).expect("first run");
+    to_previous_layout(&p);
+    let old = p.root().join("joined").join(DAY).join("data.parquet");
+    assert!(old.is_file());
+    assert!(!p.root().join("joined").join(format!("day={DAY}")).exists());
+
+    // Everything is found where the previous release put it: all fresh.
+    let again = p.materialize("*", Some(DAY)).expect("second run");
+    assert_eq!(
+        again.count(StepStatus::Fresh),
+        6,
+        "{}",
+        again.summary_table()
+    );
+
+    // A rerun of one asset writes it in the new layout and removes its old files.
+    let forced = p
+        .run(MaterializeOptions {
+            selection: Selection::parse("joined").expect("parses"),
+            partition: Some(DAY.into()),
+            force: true,
+            ..MaterializeOptions::default()
+        })
+        .expect("forced run");
+    assert_eq!(forced.count(StepStatus::Materialized), 1);
+    assert!(!old.exists());
+    assert!(!p.root().join("joined").join(DAY).exists());
+    assert!(
+        p.root()
+            .join("joined")
+            .join(format!("day={DAY}"))
+            .join("part-0.parquet")
+            .is_file()
+    );
+    // Its upstreams, still in the old layout, were read as they were.
+    assert!(
+        p.root()
+            .join("left")
+            .join(DAY)
+            .join("data.parquet")
+            .is_file()
+    );
+    let after = p.materialize("*", Some(DAY)).expect("third run");
+    assert_eq!(
+        after.count(StepStatus::Fresh),
+        6,
+        "{}",
+        after.summary_table()
+    );
 }

@@ -53,7 +53,9 @@ fn materialized() -> tempfile::TempDir {
 }
 
 fn data_file(root: &Path, asset: &str) -> PathBuf {
-    root.join(asset).join(DAY).join("data.parquet")
+    root.join(asset)
+        .join(format!("day={DAY}"))
+        .join("part-0.parquet")
 }
 
 /// `status --json` rows by asset: (state, reasons joined).

@@ -77,6 +77,23 @@ impl fmt::Debug for AssetDef {
 }
 
 impl AssetDef {
+    /// The location of this asset's `partition` (`None` when unpartitioned),
+    /// its dimensions named after the partitions definition, so that it is
+    /// stored in Hive folders such as `day=2024-01-01`.
+    pub fn location(&self, partition: Option<&str>) -> Result<Location, io_managers::Error> {
+        Location::new(&self.key, partition)?.with_dimensions(self.dimension_names())
+    }
+
+    /// The names of the asset's partition dimensions, shareable by all its
+    /// locations ([`PartitionsDef::dimension_names`]).
+    pub fn dimension_names(&self) -> Arc<[Arc<str>]> {
+        self.partitions
+            .dimension_names()
+            .into_iter()
+            .map(Arc::from)
+            .collect()
+    }
+
     /// A run-time asset (from a factory): unpartitioned, stored as a Parquet
     /// table, code version `"0"`, until the `with_*` methods say otherwise.
     pub fn new(

@@ -24,12 +24,12 @@ pub const DEAD_LETTER_SUFFIX: &str = ".dead_letter";
 /// rejected the row, `; `-separated.
 pub const REASON_COLUMN: &str = "rejection_reason";
 
-/// Where the dead-letter table of `asset`'s `partition` is stored.
-pub fn dead_letter_location(
-    asset: &str,
-    partition: Option<&str>,
-) -> Result<Location, io_managers::Error> {
-    Location::new(&format!("{asset}{DEAD_LETTER_SUFFIX}"), partition)
+/// Where the dead-letter table of the asset-partition `owner` is stored: an
+/// asset of its own beside it, partitioned the same way (same dimension
+/// names).
+pub fn dead_letter_location(owner: &Location) -> Result<Location, io_managers::Error> {
+    let asset = format!("{}{DEAD_LETTER_SUFFIX}", owner.asset());
+    Location::new(&asset, owner.partition())?.with_dimensions(owner.dimensions())
 }
 
 /// A table split by row rules.
@@ -272,7 +272,8 @@ mod tests {
 
     #[test]
     fn dead_letter_tables_sit_beside_the_asset() {
-        let l = dead_letter_location("clean_events", Some("2024-01-01")).expect("valid");
+        let owner = Location::new("clean_events", Some("2024-01-01")).expect("valid");
+        let l = dead_letter_location(&owner).expect("valid");
         assert_eq!(l.asset(), "clean_events.dead_letter");
         assert_eq!(l.partition(), Some("2024-01-01"));
     }

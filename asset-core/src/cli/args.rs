@@ -162,7 +162,7 @@ pub struct HistoryArgs {
 /// `catalog` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
-    /// Rebuild the catalog from the provenance sidecars beside the data.
+    /// Rebuild the catalog from the provenance records kept with the data (Parquet footers).
     Rebuild,
 }
 

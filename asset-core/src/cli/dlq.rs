@@ -74,7 +74,7 @@ fn render(
         (None, false) => None,
     };
     let partition = partition.as_ref().map(|p| p.as_str());
-    let location = dead_letter_location(&def.key, partition)?;
+    let location = dead_letter_location(&def.location(partition)?)?;
     let manager = io.get(&def.io_manager).ok_or_else(|| Error::BadIoManager {
         asset: def.key.clone(),
         reason: format!("IO manager {:?} is not registered", def.io_manager),
@@ -150,6 +150,7 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int64Type;
     use arrow_array::{ArrayRef, BooleanArray, Int64Array};
+    use io_managers::Location;
     use io_managers::{IoManager, MemoryIoManager, PayloadKind, TableData};
     use std::sync::Arc;
 
@@ -202,7 +203,8 @@ mod tests {
             ),
         ])
         .expect("batch");
-        let location = dead_letter_location("amounts", Some("2024-01-02")).expect("location");
+        let owner = Location::new("amounts", Some("2024-01-02")).expect("location");
+        let location = dead_letter_location(&owner).expect("location");
         tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime")

@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use io_managers::{Location, StorageRoot};
+use io_managers::StorageRoot;
 
 use crate::catalog::{Catalog, promoted_record};
 use crate::cli::table::render;
@@ -99,7 +99,7 @@ pub(super) fn promote(
             asset: def.key.clone(),
             reason: format!("IO manager {:?} is not registered", def.io_manager),
         })?;
-        let location = Location::new(&tagged.asset, tagged.partition.as_deref())?;
+        let location = def.location(tagged.partition.as_deref())?;
         let record = promoted_record(tagged, &io_manager.uri(&location));
         let sidecar = record
             .to_json()

@@ -93,7 +93,7 @@ pub(super) async fn audit(
     let mut notes = Vec::new();
     let mut blocking = Vec::new();
     if let Some(split) = &evaluated.split {
-        let location = dead_letter::dead_letter_location(&def.key, partition)
+        let location = dead_letter::dead_letter_location(step.location)
             .map_err(|e| format!("dead-letter table of {who}: {e}"))?;
         step.io
             .store(&location, &Payload::Table(split.rejected.clone()))

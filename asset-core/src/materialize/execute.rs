@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
-use io_managers::{Payload, PayloadKind, StoreReceipt, data_version_of};
+use io_managers::{Payload, PayloadKind, data_version_of};
 use tokio::task::JoinSet;
 
 use crate::asset::context::AssetContext;
@@ -745,27 +745,20 @@ async fn try_step(
         .map_err(|e| format!("cannot hash the output: {e}"))?
         .to_string();
     let own_io = io_of(&shared.io, &def.io_manager)?;
-    let receipt = match &payload {
-        Payload::Nothing => StoreReceipt {
-            uri: own_io.uri(&step.location),
-            rows: 0,
-            bytes: 0,
-        },
-        value => own_io
-            .store(&step.location, value)
-            .await
-            .map_err(|e| format!("cannot write the output: {e}"))?,
-    };
-    let record = MaterializationRecord {
+    // The record is written with the value (in a Parquet file's footer), so
+    // it is complete before the value is published: its `uri` and `rows`
+    // are known ahead, and `bytes` is filled from the receipt (a file cannot
+    // hold its own size; readers of the footer take it from the object).
+    let mut record = MaterializationRecord {
         asset: def.key.clone(),
         partition: step.partition.as_ref().map(|p| p.as_str().to_owned()),
         run_id: shared.run_id.to_string(),
         code_version: def.code_version.clone(),
         data_version: data_version.clone(),
         inputs: input_versions,
-        uri: receipt.uri,
-        rows: receipt.rows,
-        bytes: receipt.bytes,
+        uri: own_io.uri(&step.location),
+        rows: payload.num_rows(),
+        bytes: 0,
         started_at: started_at.to_rfc3339(),
         finished_at: chrono::Utc::now().to_rfc3339(),
         framework_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -783,13 +776,25 @@ async fn try_step(
         tag: shared.tag.as_deref().map(str::to_owned),
         promoted_from: None,
     };
-    let sidecar = record
+    let provenance = record
         .to_json()
         .map_err(|e| format!("cannot encode provenance: {e}"))?;
-    own_io
-        .store_sidecar(&step.location, &sidecar)
-        .await
-        .map_err(|e| format!("cannot write provenance: {e}"))?;
+    match &payload {
+        // A unit asset has no value: its record is all there is.
+        Payload::Nothing => own_io
+            .store_sidecar(&step.location, &provenance)
+            .await
+            .map_err(|e| format!("cannot write provenance: {e}"))?,
+        value => {
+            let receipt = own_io
+                .publish(&step.location, value, &provenance)
+                .await
+                .map_err(|e| format!("cannot write the output: {e}"))?;
+            record.uri = receipt.uri;
+            record.rows = receipt.rows;
+            record.bytes = receipt.bytes;
+        }
+    }
     if let Some(catalog) = &shared.catalog {
         // Queued: the catalog's writer commits it in a batch; errors surface
         // when the run flushes at its end.

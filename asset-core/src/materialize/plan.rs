@@ -148,6 +148,10 @@ impl Plan {
         let asset_keys: Vec<Arc<str>> = (0..graph.len())
             .map(|i| Arc::from(graph.asset(i).key.as_str()))
             .collect();
+        // And their dimension names (the Hive folders of their locations).
+        let dimensions: Vec<Arc<[Arc<str>]>> = (0..graph.len())
+            .map(|i| graph.asset(i).dimension_names())
+            .collect();
         for &i in selected {
             let def = graph.asset(i);
             let keys = keys_for(graph, i, partitions, space)?;
@@ -161,7 +165,8 @@ impl Plan {
                 let location = Location::from_shared(
                     asset_keys[i].clone(),
                     partition.as_ref().map(PartitionKey::shared),
-                )?;
+                )?
+                .with_dimensions(dimensions[i].clone())?;
                 let mut inputs = Vec::with_capacity(def.dependencies.len());
                 let mut params = Vec::with_capacity(def.dependencies.len());
                 for (dependency, &u) in def.dependencies.iter().zip(graph.upstream_of(i)) {
@@ -174,7 +179,8 @@ impl Plan {
                             location: Location::from_shared(
                                 asset_keys[u].clone(),
                                 key.as_ref().map(PartitionKey::shared),
-                            )?,
+                            )?
+                            .with_dimensions(dimensions[u].clone())?,
                             producer,
                         });
                         Ok(())

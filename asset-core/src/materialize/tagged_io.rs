@@ -58,6 +58,15 @@ impl IoManager for TaggedIoManager {
         self.tagged.store(location, payload)
     }
 
+    fn publish<'a>(
+        &'a self,
+        location: &'a Location,
+        payload: &'a Payload,
+        provenance: &'a [u8],
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        self.tagged.publish(location, payload, provenance)
+    }
+
     fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>> {
         Box::pin(async move { self.holder(location).await?.load(location).await })
     }

@@ -210,6 +210,49 @@ impl PartitionsDef {
         }
     }
 
+    /// The same static partitions (or the static dimension of multi
+    /// partitions) with the dimension named `name` in storage paths:
+    /// `region` gives `sales/day=2024-01-01/region=eu/`. ASCII letters,
+    /// digits and `_`, starting with a letter.
+    pub fn with_dimension(self, name: &str) -> Result<Self, Error> {
+        match self {
+            Self::Static(keys) => keys.with_dimension(name).map(Self::Static),
+            Self::Multi(m) => Ok(Self::Multi(MultiPartitions {
+                time: m.time,
+                keys: m.keys.with_dimension(name)?,
+            })),
+            other => Err(Error::Usage(format!(
+                "with_dimension applies to static or multi partitions, not {} (time dimensions are named after their period: hour, day, week, month)",
+                other.describe()
+            ))),
+        }
+    }
+
+    /// The names of the partition's dimensions in storage paths, one per
+    /// level of its Hive folders: `day` (or `hour`, `week`, `month`) for
+    /// time partitions, the static dimension's name (`key` unless set with
+    /// [`with_dimension`](Self::with_dimension)), the dynamic set's name
+    /// (`key` if it is not a column name); none when unpartitioned.
+    pub fn dimension_names(&self) -> Vec<String> {
+        match self {
+            PartitionsDef::Unpartitioned => Vec::new(),
+            PartitionsDef::Time(t) => vec![t.period().unit().to_owned()],
+            PartitionsDef::Static(keys) => vec![keys.dimension().to_owned()],
+            PartitionsDef::Multi(m) => vec![
+                m.time.period().unit().to_owned(),
+                m.keys.dimension().to_owned(),
+            ],
+            PartitionsDef::Dynamic(d) => {
+                let name = d.name().replace('-', "_");
+                if io_managers::validate_dimension_name(&name).is_ok() {
+                    vec![name]
+                } else {
+                    vec![KeyList::DEFAULT_DIMENSION.to_owned()]
+                }
+            }
+        }
+    }
+
     /// Whether the asset has partitions.
     pub fn is_partitioned(&self) -> bool {
         !matches!(self, PartitionsDef::Unpartitioned)

@@ -17,6 +17,8 @@ use crate::partition::multi::SEPARATOR;
 pub struct KeyList {
     keys: Arc<[PartitionKey]>,
     positions: Arc<HashMap<Arc<str>, u64>>,
+    /// The name of the dimension in storage paths (`region=eu`), if set.
+    dimension: Option<Arc<str>>,
 }
 
 impl KeyList {
@@ -42,7 +44,26 @@ impl KeyList {
         Ok(Self {
             keys: list.into(),
             positions: Arc::new(positions),
+            dimension: None,
         })
+    }
+
+    /// The dimension name used when none is set: `key=eu`.
+    pub const DEFAULT_DIMENSION: &'static str = "key";
+
+    /// The same keys with the dimension named `name` in storage paths
+    /// (`region` gives `region=eu`): ASCII letters, digits and `_`,
+    /// starting with a letter.
+    pub(crate) fn with_dimension(mut self, name: &str) -> Result<Self, Error> {
+        io_managers::validate_dimension_name(name).map_err(|e| Error::Usage(e.to_string()))?;
+        self.dimension = Some(Arc::from(name));
+        Ok(self)
+    }
+
+    /// The dimension's name in storage paths ([`DEFAULT_DIMENSION`](Self::DEFAULT_DIMENSION)
+    /// unless set).
+    pub fn dimension(&self) -> &str {
+        self.dimension.as_deref().unwrap_or(Self::DEFAULT_DIMENSION)
     }
 
     /// The number of keys.
@@ -101,7 +122,7 @@ impl KeyList {
 
 impl PartialEq for KeyList {
     fn eq(&self, other: &Self) -> bool {
-        self.keys == other.keys
+        self.keys == other.keys && self.dimension() == other.dimension()
     }
 }
 
@@ -113,10 +134,10 @@ impl fmt::Debug for KeyList {
     }
 }
 
-/// Checks one key of a list named `what`: a storage path segment, no `|`.
+/// Checks one key of a list named `what`: a storage path segment, no `|`,
+/// no `=` (its Hive folder `region=a=b` would be ambiguous).
 pub(crate) fn check_key(what: &str, key: &str) -> Result<(), Error> {
-    io_managers::validate_key("partition key", key)
-        .map_err(|e| Error::Usage(format!("{what}: {e}")))?;
+    io_managers::validate_partition_value(key).map_err(|e| Error::Usage(format!("{what}: {e}")))?;
     if key.contains(SEPARATOR) {
         return Err(Error::Usage(format!(
             "{what}: key {key:?} contains {SEPARATOR:?}, which separates the parts of multi-partition keys"
@@ -154,6 +175,28 @@ mod tests {
         for bad in ["", "..", ".hidden", "a|b", "nul\0"] {
             assert!(KeyList::new("static partitions", [bad]).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_key_that_would_make_an_ambiguous_hive_folder_is_refused() {
+        let err = KeyList::new("static partitions", ["eu", "tier=1"]).expect_err("ambiguous");
+        assert_eq!(
+            err.to_string(),
+            r#"static partitions: invalid partition key "tier=1": it contains `=`, which would make its Hive folder `dimension=key` ambiguous"#
+        );
+    }
+
+    #[test]
+    fn the_dimension_is_named_key_unless_set() {
+        let list = KeyList::new("static partitions", ["eu"]).expect("valid");
+        assert_eq!(list.dimension(), "key");
+        let named = list.clone().with_dimension("region").expect("valid name");
+        assert_eq!(named.dimension(), "region");
+        assert_ne!(named, list);
+        let err = list
+            .with_dimension("re-gion")
+            .expect_err("not a column name");
+        assert!(err.to_string().contains("\"re-gion\""), "{err}");
     }
 
     #[test]

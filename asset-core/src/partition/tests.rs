@@ -477,3 +477,67 @@ fn a_month_key_without_its_day_means_the_first() {
     assert_eq!(window.local_end.to_string(), "2024-03-01 00:00:00");
     assert!(months.validate_in("report", "2024-13", &s).is_err());
 }
+
+#[test]
+fn dimensions_are_named_after_the_period_and_the_static_name() {
+    let names = |def: PartitionsDef| def.dimension_names();
+    assert_eq!(names(PartitionsDef::Unpartitioned), Vec::<String>::new());
+    assert_eq!(
+        names(PartitionsDef::hourly("2024-01-01").expect("hourly")),
+        ["hour"]
+    );
+    assert_eq!(
+        names(PartitionsDef::daily("2024-01-01").expect("daily")),
+        ["day"]
+    );
+    assert_eq!(
+        names(PartitionsDef::weekly("2024-01-01").expect("weekly")),
+        ["week"]
+    );
+    assert_eq!(
+        names(PartitionsDef::monthly("2024-01-01").expect("monthly")),
+        ["month"]
+    );
+    let regions = PartitionsDef::static_keys(&["eu", "us"]).expect("static");
+    assert_eq!(names(regions.clone()), ["key"]);
+    let named = regions.with_dimension("region").expect("named");
+    assert_eq!(names(named.clone()), ["region"]);
+    let multi = PartitionsDef::multi(PartitionsDef::daily("2024-01-01").expect("daily"), named)
+        .expect("multi");
+    assert_eq!(names(multi.clone()), ["day", "region"]);
+    assert_eq!(
+        names(multi.with_dimension("shop").expect("renamed")),
+        ["day", "shop"]
+    );
+    assert_eq!(
+        names(PartitionsDef::dynamic("customer-ids").expect("dynamic")),
+        ["customer_ids"]
+    );
+}
+
+#[test]
+fn time_dimensions_cannot_be_renamed_and_names_must_be_columns() {
+    let err = PartitionsDef::daily("2024-01-01")
+        .expect("daily")
+        .with_dimension("date")
+        .expect_err("time dimensions are named after their period");
+    assert!(
+        err.to_string()
+            .starts_with("with_dimension applies to static or multi partitions"),
+        "{err}"
+    );
+    let err = PartitionsDef::static_keys(&["eu"])
+        .expect("static")
+        .with_dimension("2nd")
+        .expect_err("not a column name");
+    assert!(err.to_string().contains("\"2nd\""), "{err}");
+}
+
+#[test]
+fn a_static_key_with_an_equals_sign_is_refused_where_declared() {
+    let err = PartitionsDef::static_keys(&["eu", "tier=pro"]).expect_err("ambiguous");
+    assert!(
+        err.to_string().contains("would make its Hive folder"),
+        "{err}"
+    );
+}

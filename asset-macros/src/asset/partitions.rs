@@ -6,7 +6,8 @@
 //! partitions = weekly("2024-01-01", format = "%Y-W%W", end_offset = 1)
 //! partitions = monthly("2024-01-01")
 //! partitions = static(["eu", "us", "apac"])
-//! partitions = multi(daily("2024-01-01"), static(["eu", "us"]))
+//! partitions = static(["eu", "us", "apac"], name = "region")
+//! partitions = multi(daily("2024-01-01"), static(["eu", "us"], name = "region"))
 //! partitions = dynamic("customers")
 //! ```
 //!
@@ -34,12 +35,21 @@ const TIME_SETTINGS: &str = "start, end, timezone, format, end_offset, week_star
 pub(crate) enum Partitions {
     /// `hourly(..)`, `daily(..)`, `weekly(..)` or `monthly(..)`.
     Time(TimeWindows),
-    /// `static(["a", "b"])`: a fixed list of keys.
-    Static(Vec<LitStr>),
+    /// `static(["a", "b"], name = "...")`: a fixed list of keys.
+    Static(StaticKeys),
     /// `multi(<time>, static([..]))`: keys `<time key>|<static key>`.
-    Multi(Box<TimeWindows>, Vec<LitStr>),
+    Multi(Box<TimeWindows>, StaticKeys),
     /// `dynamic("name")`: keys kept in the catalog, added at run time.
     Dynamic(LitStr),
+}
+
+/// A static definition: its keys and the optional name of its dimension
+/// (the Hive folder `region=eu`).
+pub(crate) struct StaticKeys {
+    /// The keys, in order.
+    pub(crate) keys: Vec<LitStr>,
+    /// `name = "..."`.
+    pub(crate) name: Option<LitStr>,
 }
 
 /// A time-window definition.
@@ -317,14 +327,36 @@ fn is_hour(text: &str) -> bool {
         && time[4..6].parse::<u32>().is_ok_and(|m| m < 60)
 }
 
-/// `(["a", "b", ...])`: non-empty, unique keys usable as folder names.
-fn static_keys(content: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
-    let expected = "expected `static([\"key\", ...])`";
+/// `(["a", "b", ...], name = "...")`: non-empty, unique keys usable as
+/// Hive folder names, and a dimension name usable as a column name.
+fn static_keys(content: ParseStream<'_>) -> syn::Result<StaticKeys> {
+    let expected =
+        "expected `static([\"key\", ...])` or `static([\"key\", ...], name = \"dimension\")`";
     let list;
     let brackets = syn::bracketed!(list in content);
     let keys = list
         .parse_terminated(|p| p.parse::<LitStr>(), Token![,])
         .map_err(|e| syn::Error::new(e.span(), expected))?;
+    let mut name = None;
+    if content.peek(Token![,]) {
+        content.parse::<Token![,]>()?;
+        if !content.is_empty() {
+            let setting: Ident = content.call(Ident::parse_any)?;
+            if setting != "name" {
+                return Err(syn::Error::new(
+                    setting.span(),
+                    format!("unknown setting `{setting}` of static partitions; expected `name`"),
+                ));
+            }
+            content
+                .parse::<Token![=]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `name = \"dimension\"`"))?;
+            let lit: LitStr = content.parse()?;
+            check_dimension_name(&lit)?;
+            name = Some(lit);
+            let _ = content.parse::<Option<Token![,]>>()?;
+        }
+    }
     if !content.is_empty() {
         return Err(content.error(expected));
     }
@@ -341,6 +373,8 @@ fn static_keys(content: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
             Some("it is empty")
         } else if text.contains('|') {
             Some("`|` separates the dimensions of multi-partition keys")
+        } else if text.contains('=') {
+            Some("`=` would make its Hive folder `dimension=key` ambiguous")
         } else if text.contains(['/', '\\']) || text == "." || text == ".." {
             Some("it would not be a single folder name")
         } else if text.starts_with(['.', '_']) {
@@ -363,7 +397,26 @@ fn static_keys(content: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
             ));
         }
     }
-    Ok(keys)
+    Ok(StaticKeys { keys, name })
+}
+
+/// A dimension name becomes a column of every dataset reader: ASCII
+/// letters, digits and `_`, starting with a letter, at most 64 bytes (as
+/// `io_managers::validate_dimension_name` checks at run time).
+fn check_dimension_name(lit: &LitStr) -> syn::Result<()> {
+    let name = lit.value();
+    let valid = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        return Ok(());
+    }
+    Err(syn::Error::new(
+        lit.span(),
+        format!(
+            "static dimension name {name:?} is not allowed: use ASCII letters, digits and `_`, starting with a letter"
+        ),
+    ))
 }
 
 /// A setting's text must not be empty.
@@ -384,10 +437,11 @@ pub(crate) fn expand(partitions: Option<&Partitions>) -> TokenStream {
     let body = match partitions {
         None => quote!(::core::result::Result::Ok(#def::Unpartitioned)),
         Some(Partitions::Time(time)) => time_expr(time),
-        Some(Partitions::Static(keys)) => quote!(#def::static_keys(&[#(#keys),*])),
+        Some(Partitions::Static(keys)) => static_expr(keys),
         Some(Partitions::Multi(time, keys)) => {
             let time = time_expr(time);
-            quote!(#def::multi(#time?, #def::static_keys(&[#(#keys),*])?))
+            let keys = static_expr(keys);
+            quote!(#def::multi(#time?, #keys?))
         }
         Some(Partitions::Dynamic(set)) => quote!(#def::dynamic(#set)),
     };
@@ -399,6 +453,18 @@ pub(crate) fn expand(partitions: Option<&Partitions>) -> TokenStream {
             }
             __partitions()
         }
+    }
+}
+
+/// `PartitionsDef::static_keys(&[..])` with its dimension name, as a `Result`.
+fn static_expr(keys: &StaticKeys) -> TokenStream {
+    let def = quote!(::asset_core::__private::PartitionsDef);
+    let list = &keys.keys;
+    match &keys.name {
+        Some(name) => {
+            quote!(#def::static_keys(&[#(#list),*]).and_then(|p| p.with_dimension(#name)))
+        }
+        None => quote!(#def::static_keys(&[#(#list),*])),
     }
 }
 
@@ -455,7 +521,9 @@ mod tests {
             r#"= weekly(start = "2024-01-01", week_starts = monday)"#,
             r#"= monthly("2024-01-01", format = "%Y-%m")"#,
             r#"= static(["eu", "us"])"#,
+            r#"= static(["eu", "us"], name = "region")"#,
             r#"= multi(daily("2024-01-01"), static(["eu", "us"]))"#,
+            r#"= multi(daily("2024-01-01"), static(["eu", "us"], name = "region"))"#,
             r#"= dynamic("customers")"#,
         ] {
             assert!(parse_str(ok).is_ok(), "{ok}");
@@ -480,6 +548,16 @@ mod tests {
     }
 
     #[test]
+    fn a_static_dimension_name_is_generated() {
+        let parsed = parse_str(r#"= multi(daily("2024-01-01"), static(["eu"], name = "region"))"#)
+            .expect("parses");
+        let out = expand(Some(&parsed)).to_string();
+        assert!(out.contains("with_dimension (\"region\")"), "{out}");
+        let plain = expand(Some(&parse_str(r#"= static(["eu"])"#).expect("parses"))).to_string();
+        assert!(!plain.contains("with_dimension"), "{plain}");
+    }
+
+    #[test]
     fn mistakes_are_reported_at_the_literal() {
         assert_eq!(
             error(r#"= daily("2024-02-30")"#),
@@ -492,6 +570,14 @@ mod tests {
         );
         assert!(error(r#"= static(["a|b"])"#).contains("separates the dimensions"));
         assert!(error(r#"= static(["../x"])"#).contains("single folder name"));
+        assert_eq!(
+            error(r#"= static(["eu", "tier=1"])"#),
+            r#"static partition key "tier=1" is not allowed: `=` would make its Hive folder `dimension=key` ambiguous"#
+        );
+        assert!(
+            error(r#"= static(["eu"], name = "re-gion")"#).contains("dimension name \"re-gion\"")
+        );
+        assert!(error(r#"= static(["eu"], label = "x")"#).contains("unknown setting `label`"));
         assert_eq!(
             error(r#"= static([])"#),
             "static partitions need at least one key"

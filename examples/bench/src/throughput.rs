@@ -67,7 +67,7 @@ pub fn run() -> Result<(), String> {
     println!(
         "  file sizes: raw {} bytes, IO manager {} bytes",
         size(&dir.path().join("raw.parquet")),
-        size(&dir.path().join("bench").join("data.parquet"))
+        size(&dir.path().join("bench").join("part-0.parquet"))
     );
     Ok(())
 }

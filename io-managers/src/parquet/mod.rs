@@ -1,16 +1,21 @@
 //! Tables as Parquet files on an object store.
 //!
-//! Layout under the storage root, one folder per asset-partition:
+//! Layout under the storage root, one Hive folder level per partition
+//! dimension and one object per asset-partition:
 //!
 //! ```text
-//! <root>/<asset>/<partition>/data.parquet
-//! <root>/<asset>/<partition>/_provenance.json
-//! <root>/<asset>/data.parquet                  (unpartitioned assets)
+//! <root>/<asset>/day=2024-01-01/part-0.parquet
+//! <root>/<asset>/day=2024-01-01/region=eu/part-0.parquet   (multi-partitions)
+//! <root>/<asset>/part-0.parquet                            (unpartitioned assets)
 //! ```
 //!
-//! Every publish is atomic (locally: a staged `data.parquet#<n>` file renamed
+//! The provenance record is in the file's footer, as the key-value metadata
+//! entry [`PROVENANCE_KEY`] (one JSON document), so data and record are
+//! published together and reading the record reads only the footer. Every
+//! publish is atomic (locally: a staged `part-0.parquet#<n>` file renamed
 //! into place), so readers see the old file or the new one, never a partial
-//! one. Two paths, chosen by size ([`ParquetOptions::small_table_rows`],
+//! one. Files of the previous layout (`<asset>/<key>/data.parquet` with a
+//! `_provenance.json` beside it) are read when the new file is missing. Two paths, chosen by size ([`ParquetOptions::small_table_rows`],
 //! [`ParquetOptions::small_table_bytes`]), so that the many small tables of a
 //! pipeline pay no more than one encode and one request each, and big ones
 //! keep bounded memory and use every core:
@@ -30,15 +35,15 @@
 mod read;
 mod write;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ::parquet::basic::Compression;
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 
 use crate::error::{Error, Result};
@@ -153,6 +158,49 @@ fn available_parallelism() -> usize {
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// The key of the footer's key-value metadata entry holding the provenance
+/// record (JSON). Arrow readers show it as schema metadata
+/// (`pyarrow.parquet.read_schema(path).metadata[b"assetflow.provenance"]`).
+pub const PROVENANCE_KEY: &str = "assetflow.provenance";
+
+/// `schema` without the [`PROVENANCE_KEY`] entry in its metadata: the record
+/// belongs to the file it was read from, not to the table.
+pub(crate) fn without_provenance(schema: SchemaRef) -> SchemaRef {
+    if !schema.metadata().contains_key(PROVENANCE_KEY) {
+        return schema;
+    }
+    let mut metadata = schema.metadata().clone();
+    metadata.remove(PROVENANCE_KEY);
+    Arc::new(arrow_schema::Schema::new_with_metadata(
+        schema.fields().clone(),
+        metadata,
+    ))
+}
+
+/// `batch` with `schema` (the same columns, metadata stripped).
+fn with_schema(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let (_, columns, rows) = batch.into_parts();
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| Error::Other {
+        uri: String::new(),
+        message: format!("cannot strip the provenance from a batch's schema: {e}"),
+    })
+}
+
+/// The provenance record of a footer, with `bytes` set to the file's size:
+/// a record written into a file cannot know the size of that file, so the
+/// writer leaves it at 0.
+fn with_file_size(record: String, size: u64) -> Vec<u8> {
+    match serde_json::from_str::<serde_json::Value>(&record) {
+        Ok(serde_json::Value::Object(mut map)) if map.contains_key("bytes") => {
+            map.insert("bytes".into(), size.into());
+            serde_json::to_vec(&map).unwrap_or_else(|_| record.into_bytes())
+        }
+        // Not ours to judge: the caller parses it and reports what is wrong.
+        _ => record.into_bytes(),
+    }
+}
+
 /// Stores [`Payload::Table`]s as Parquet files under a [`StorageRoot`].
 ///
 /// Its futures must run inside a tokio runtime (object_store's uploads spawn
@@ -167,7 +215,10 @@ pub struct ParquetIoManager {
 
 impl ParquetIoManager {
     /// The file name of the data in each asset-partition folder.
-    pub const DATA_FILE_NAME: &'static str = "data.parquet";
+    pub const DATA_FILE_NAME: &'static str = "part-0.parquet";
+
+    /// The file name the previous release used (`<asset>/<key>/data.parquet`).
+    pub const LEGACY_DATA_FILE_NAME: &'static str = "data.parquet";
 
     /// A Parquet IO manager named `"parquet"` with default options.
     pub fn new(root: StorageRoot) -> Self {
@@ -205,9 +256,10 @@ impl ParquetIoManager {
         self.root.path_for(location, Self::DATA_FILE_NAME)
     }
 
-    /// The store path of the sidecar of `location`.
-    pub fn sidecar_path(&self, location: &Location) -> Path {
-        self.root.path_for(location, StorageRoot::SIDECAR_FILE_NAME)
+    /// The store path of the previous release's data file of `location`.
+    pub fn legacy_data_path(&self, location: &Location) -> Path {
+        self.root
+            .legacy_path_for(location, Self::LEGACY_DATA_FILE_NAME)
     }
 
     /// Opens the table at `location`: its schema (known even when the table
@@ -227,17 +279,101 @@ impl ParquetIoManager {
         &self,
         location: &Location,
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+        let options = read::ReadOptions {
+            batch_size: self.options.read_batch_size.max(1),
+            threads: ParquetOptions::resolved_threads(self.options.read_threads),
+            small_file_bytes: self.options.small_table_bytes as u64,
+        };
+        let opened = match read::open(self.root.clone(), self.data_path(location), options).await {
+            // A root written by the previous release: its file, until migrated.
+            Err(Error::NotFound { uri }) => {
+                match read::open(self.root.clone(), self.legacy_data_path(location), options).await
+                {
+                    Err(Error::NotFound { .. }) => Err(Error::NotFound { uri }),
+                    other => other,
+                }
+            }
+            other => other,
+        };
+        let (schema, batches) = opened?;
+        if !schema.metadata().contains_key(PROVENANCE_KEY) {
+            return Ok((schema, batches));
+        }
+        let schema = without_provenance(schema);
+        let stripped = schema.clone();
+        let batches = batches
+            .and_then(move |batch| futures::future::ready(with_schema(batch, &stripped)))
+            .boxed();
+        Ok((schema, batches))
+    }
+
+    /// Encodes `payload` and publishes it at `location` with `provenance`
+    /// in the footer: one object.
+    async fn write(
+        &self,
+        location: &Location,
+        payload: &Payload,
+        provenance: Option<&[u8]>,
+    ) -> Result<StoreReceipt> {
+        let Payload::Table(table) = payload else {
+            return Err(self.wrong_payload(location, payload));
+        };
+        crate::failpoint::hit("parquet.before_write");
         let path = self.data_path(location);
-        read::open(
-            self.root.clone(),
-            path,
-            read::ReadOptions {
-                batch_size: self.options.read_batch_size.max(1),
-                threads: ParquetOptions::resolved_threads(self.options.read_threads),
-                small_file_bytes: self.options.small_table_bytes as u64,
+        let uri = self.root.uri(&path);
+        check_batches(table, &uri)?;
+        self.root.ensure_contained(&path)?;
+        let provenance = provenance
+            .map(|bytes| {
+                String::from_utf8(bytes.to_vec()).map_err(|_| Error::Other {
+                    uri: uri.clone(),
+                    message: "the provenance record is not UTF-8 text".into(),
+                })
+            })
+            .transpose()?;
+        let arrow_bytes = write::table_bytes(&table.batches);
+        let small = self.options.is_small_table(table.num_rows(), arrow_bytes);
+        let job = write::EncodeJob {
+            table: table.clone(),
+            props: self.options.writer_properties(),
+            max_rows: self.options.max_row_group_rows.max(1),
+            max_bytes: self.options.max_row_group_bytes.max(1),
+            threads: if small {
+                1
+            } else {
+                ParquetOptions::resolved_threads(self.options.write_threads)
             },
-        )
-        .await
+            chunk_bytes: self.options.upload_chunk_bytes.max(1),
+            provenance,
+        };
+        let bytes = if small {
+            write::write_small(&self.root, &path, job, arrow_bytes).await?
+        } else {
+            write::write(&self.root, &path, job).await?
+        };
+        self.root.sync_published(&path).await?;
+        self.root
+            .remove_legacy_local(location, Self::LEGACY_DATA_FILE_NAME)?;
+        crate::failpoint::hit("parquet.after_publish");
+        tracing::debug!(%uri, rows = table.num_rows(), bytes, "stored parquet");
+        Ok(StoreReceipt {
+            uri,
+            rows: table.num_rows(),
+            bytes,
+        })
+    }
+
+    /// The provenance record in the footer of the Parquet file at `path`
+    /// under `root`, reading only the footer; `None` if the footer has no
+    /// [`PROVENANCE_KEY`] entry. A missing file is [`Error::NotFound`], one
+    /// that is not Parquet [`Error::Parquet`].
+    pub async fn read_footer_provenance(root: &StorageRoot, path: &Path) -> Result<Option<String>> {
+        match read::read_footer_entry(root, path, PROVENANCE_KEY).await? {
+            Some(entry) => Ok(entry.value),
+            None => Err(Error::NotFound {
+                uri: root.uri(path),
+            }),
+        }
     }
 
     fn wrong_payload(&self, location: &Location, payload: &Payload) -> Error {
@@ -304,48 +440,23 @@ impl IoManager for ParquetIoManager {
         self.root.uri(&self.data_path(location))
     }
 
+    /// The table without a provenance record in its footer.
     fn store<'a>(
         &'a self,
         location: &'a Location,
         payload: &'a Payload,
     ) -> BoxFuture<'a, Result<StoreReceipt>> {
-        Box::pin(async move {
-            let Payload::Table(table) = payload else {
-                return Err(self.wrong_payload(location, payload));
-            };
-            crate::failpoint::hit("parquet.before_write");
-            let path = self.data_path(location);
-            let uri = self.root.uri(&path);
-            check_batches(table, &uri)?;
-            self.root.ensure_contained(&path)?;
-            let arrow_bytes = write::table_bytes(&table.batches);
-            let small = self.options.is_small_table(table.num_rows(), arrow_bytes);
-            let job = write::EncodeJob {
-                table: table.clone(),
-                props: self.options.writer_properties(),
-                max_rows: self.options.max_row_group_rows.max(1),
-                max_bytes: self.options.max_row_group_bytes.max(1),
-                threads: if small {
-                    1
-                } else {
-                    ParquetOptions::resolved_threads(self.options.write_threads)
-                },
-                chunk_bytes: self.options.upload_chunk_bytes.max(1),
-            };
-            let bytes = if small {
-                write::write_small(&self.root, &path, job, arrow_bytes).await?
-            } else {
-                write::write(&self.root, &path, job).await?
-            };
-            self.root.sync_published(&path).await?;
-            crate::failpoint::hit("parquet.after_publish");
-            tracing::debug!(%uri, rows = table.num_rows(), bytes, "stored parquet");
-            Ok(StoreReceipt {
-                uri,
-                rows: table.num_rows(),
-                bytes,
-            })
-        })
+        Box::pin(self.write(location, payload, None))
+    }
+
+    /// One object: the record is the footer's [`PROVENANCE_KEY`] entry.
+    fn publish<'a>(
+        &'a self,
+        location: &'a Location,
+        payload: &'a Payload,
+        provenance: &'a [u8],
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        Box::pin(self.write(location, payload, Some(provenance)))
     }
 
     fn load<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<Payload>> {
@@ -356,14 +467,23 @@ impl IoManager for ParquetIoManager {
         })
     }
 
-    /// One HEAD: the table is not read.
+    /// One HEAD (two for a value still in the previous layout): the table
+    /// is not read.
     fn exists<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move { self.root.exists(&self.data_path(location)).await })
+        Box::pin(async move {
+            Ok(self.root.exists(&self.data_path(location)).await?
+                || self.root.exists(&self.legacy_data_path(location)).await?)
+        })
     }
 
-    /// One HEAD, with the file's size.
+    /// One HEAD with the file's size (two for a value still in the
+    /// previous layout).
     fn published<'a>(&'a self, location: &'a Location) -> BoxFuture<'a, Result<crate::Published>> {
-        Box::pin(async move { self.root.published(&self.data_path(location)).await })
+        Box::pin(self.root.published_or_legacy(
+            location,
+            Self::DATA_FILE_NAME,
+            Self::LEGACY_DATA_FILE_NAME,
+        ))
     }
 
     fn load_batches<'a>(
@@ -384,15 +504,48 @@ impl IoManager for ParquetIoManager {
         Box::pin(self.root.put_sidecar(location, sidecar))
     }
 
+    /// The footer's record (only the footer is read); for a file written
+    /// without one, the provenance tree's; for a value in the previous
+    /// layout, its sidecar.
     fn load_sidecar<'a>(
         &'a self,
         location: &'a Location,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
-        Box::pin(self.root.get_sidecar(location))
+        Box::pin(async move {
+            let path = self.data_path(location);
+            match read::read_footer_entry(&self.root, &path, PROVENANCE_KEY).await? {
+                Some(read::FooterEntry {
+                    value: Some(record),
+                    size,
+                }) => Ok(Some(with_file_size(record, size))),
+                _ => self.root.get_sidecar(location).await,
+            }
+        })
     }
 
     fn files(&self) -> Option<(&StorageRoot, &str)> {
         Some((&self.root, Self::DATA_FILE_NAME))
+    }
+
+    /// The tagged table is published again with the production record in
+    /// its footer: a file's footer is part of the file, so the bytes cannot
+    /// be shared with the tagged copy (whose footer names the tag). The
+    /// writer is deterministic, so the data pages are the same bytes.
+    fn promote_from_tag<'a>(
+        &'a self,
+        tag: &'a str,
+        location: &'a Location,
+        sidecar: &'a [u8],
+    ) -> BoxFuture<'a, Result<StoreReceipt>> {
+        Box::pin(async move {
+            let tagged = Self {
+                name: self.name.clone(),
+                root: self.root.with_tag(tag)?,
+                options: self.options.clone(),
+            };
+            let payload = tagged.load(location).await?;
+            self.publish(location, &payload, sidecar).await
+        })
     }
 }
 

@@ -165,6 +165,84 @@ fn coalesce(ranges: &[Range<u64>], gap: u64) -> Vec<Range<u64>> {
     merged
 }
 
+/// What the footer of a Parquet file holds for us: the value of one
+/// key-value metadata entry, and the file's size.
+pub(super) struct FooterEntry {
+    /// The entry's value, `None` if the footer has no such key.
+    pub value: Option<String>,
+    /// The file's size in bytes.
+    pub size: u64,
+}
+
+/// Reads only the footer of the Parquet file at `path` (no data pages) and
+/// returns the value of its key-value metadata entry `key`; `None` if there
+/// is no file. A file that is not Parquet is [`Error::Parquet`].
+pub(super) async fn read_footer_entry(
+    root: &StorageRoot,
+    path: &Path,
+    key: &'static str,
+) -> Result<Option<FooterEntry>> {
+    let entry_of = |metadata: &ParquetMetaData, size: u64| FooterEntry {
+        value: metadata
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|e| e.key == key))
+            .and_then(|e| e.value.clone()),
+        size,
+    };
+    if let Some(file) = root.local_file(path) {
+        let file = file?;
+        let read = crate::blocking::run(move || -> std::io::Result<Option<_>> {
+            let opened = match std::fs::File::open(&file) {
+                Ok(opened) => opened,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let len = opened.metadata()?;
+            if !len.is_file() {
+                return Ok(None);
+            }
+            Ok(Some((
+                ParquetMetaDataReader::new().parse_and_finish(&opened),
+                len.len(),
+            )))
+        })
+        .await;
+        return match read {
+            Some(Ok(None)) => Ok(None),
+            Some(Ok(Some((Ok(metadata), size)))) => Ok(Some(entry_of(&metadata, size))),
+            Some(Ok(Some((Err(e), _)))) => Err(read_error(root, path, e)),
+            Some(Err(e)) => Err(root.store_error(
+                path,
+                object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: Box::new(e),
+                },
+            )),
+            None => Err(Error::Other {
+                uri: root.uri(path),
+                message: "reading the parquet footer panicked".into(),
+            }),
+        };
+    }
+    let meta = match root.store().head(path).await {
+        Ok(meta) => meta,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(root.store_error(path, e)),
+    };
+    let mut reader = ObjectReader {
+        store: root.store().clone(),
+        path: path.clone(),
+        size: meta.size,
+        e_tag: meta.e_tag.clone(),
+    };
+    let metadata = reader
+        .get_metadata(None)
+        .await
+        .map_err(|e| read_error(root, path, e))?;
+    Ok(Some(entry_of(&metadata, meta.size)))
+}
+
 /// Opens the Parquet file at `path`: its schema and a stream of its batches.
 pub(super) async fn open(
     root: StorageRoot,

@@ -209,8 +209,16 @@ fn local(dir: &std::path::Path, options: ParquetOptions) -> ParquetIoManager {
     ParquetIoManager::with_options(StorageRoot::local(dir).expect("root"), options)
 }
 
+/// A location of a daily asset: `<asset>/day=<partition>/`.
 fn loc(asset: &str, partition: Option<&str>) -> Location {
-    Location::new(asset, partition).expect("valid location")
+    let days: Arc<[Arc<str>]> = match partition {
+        Some(p) if p.contains('|') => Arc::from([Arc::from("day"), Arc::from("region")]),
+        Some(_) => Arc::from([Arc::from("day")]),
+        None => Arc::from([]),
+    };
+    Location::new(asset, partition)
+        .and_then(|l| l.with_dimensions(days))
+        .expect("valid location")
 }
 
 fn files_in(dir: &std::path::Path) -> Vec<String> {
@@ -267,10 +275,14 @@ async fn round_trips_nulls_strings_timestamps_decimals_lists_and_structs() {
             .await
             .expect("store");
         assert_eq!(receipt.rows, 5_000);
-        let file = tmp.path().join("events/2024-01-01/data.parquet");
+        let file = tmp.path().join("events/day=2024-01-01/part-0.parquet");
         assert_eq!(receipt.bytes, std::fs::metadata(&file).expect("file").len());
         assert!(receipt.uri.starts_with("file:///"), "{}", receipt.uri);
-        assert!(receipt.uri.ends_with("events/2024-01-01/data.parquet"));
+        assert!(
+            receipt
+                .uri
+                .ends_with("events/day=2024-01-01/part-0.parquet")
+        );
         assert_same_table(&load_table(&io, &location).await, &data);
     }
 }
@@ -289,7 +301,8 @@ async fn parallel_encoding_writes_the_same_bytes_as_sequential() {
         let location = loc("events", None);
         io.store(&location, &data).await.expect("store");
         files.push(
-            std::fs::read(tmp.path().join(format!("{threads}/events/data.parquet"))).expect("read"),
+            std::fs::read(tmp.path().join(format!("{threads}/events/part-0.parquet")))
+                .expect("read"),
         );
     }
     assert_eq!(files[0], files[1]);
@@ -306,7 +319,7 @@ async fn files_are_plain_parquet_with_bounded_row_groups() {
         .await
         .expect("store");
     let file =
-        std::fs::File::open(tmp.path().join("events/2024-01-01/data.parquet")).expect("open");
+        std::fs::File::open(tmp.path().join("events/day=2024-01-01/part-0.parquet")).expect("open");
     let reader = ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .expect("plain parquet reader");
     let rows: Vec<i64> = reader
@@ -339,7 +352,7 @@ async fn row_groups_are_bounded_in_bytes() {
     io.store(&location, &Payload::Table(big_table(100_000)))
         .await
         .expect("store");
-    let file = std::fs::File::open(tmp.path().join("big/data.parquet")).expect("open");
+    let file = std::fs::File::open(tmp.path().join("big/part-0.parquet")).expect("open");
     let reader = ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .expect("reader");
     // 16 bytes a row: 4096 rows a group.
@@ -426,7 +439,7 @@ async fn works_on_a_memory_root() {
         .expect("store");
     assert_eq!(
         io.uri(&location),
-        "memory://lake/events/2024-01-01/data.parquet"
+        "memory://lake/events/day=2024-01-01/part-0.parquet"
     );
     assert_same_table(&load_table(&io, &location).await, &data);
 }
@@ -449,10 +462,9 @@ async fn overwrite_is_idempotent_and_leaves_no_temp_files() {
         io.store(&location, &Payload::Table(second.clone()))
             .await
             .expect("store again");
-        io.store_sidecar(&location, b"{}").await.expect("sidecar");
         assert_eq!(
-            files_in(&tmp.path().join("events/2024-01-01")),
-            ["_provenance.json", "data.parquet"]
+            files_in(&tmp.path().join("events/day=2024-01-01")),
+            ["part-0.parquet"]
         );
         assert_same_table(&load_table(&io, &location).await, &second);
     }
@@ -464,9 +476,9 @@ async fn rerun_after_a_crash_ignores_the_staged_leftover() {
     let io = local(tmp.path(), ParquetOptions::default());
     let location = loc("events", Some("2024-01-01"));
     // What a process killed during a multipart upload leaves behind.
-    let folder = tmp.path().join("events/2024-01-01");
+    let folder = tmp.path().join("events/day=2024-01-01");
     std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::write(folder.join("data.parquet#1"), b"PAR1 half a file").expect("write");
+    std::fs::write(folder.join("part-0.parquet#1"), b"PAR1 half a file").expect("write");
     assert!(matches!(
         io.load(&location).await,
         Err(Error::NotFound { .. })
@@ -482,7 +494,7 @@ async fn rerun_after_a_crash_ignores_the_staged_leftover() {
         .sweep_staged_uploads(&location, Duration::ZERO)
         .expect("sweep");
     assert_eq!(swept.len(), 1);
-    assert_eq!(files_in(&folder), ["data.parquet"]);
+    assert_eq!(files_in(&folder), ["part-0.parquet"]);
 }
 
 #[tokio::test]
@@ -502,11 +514,11 @@ async fn failed_upload_publishes_nothing_and_leaves_no_staged_file() {
     assert!(err.to_string().contains("injected failure"), "{err}");
     assert!(
         err.to_string()
-            .contains("failing://events/2024-01-01/data.parquet"),
+            .contains("failing://events/day=2024-01-01/part-0.parquet"),
         "{err}"
     );
     // Abort removed the staged file; the folder may stay, empty.
-    let folder = tmp.path().join("events/2024-01-01");
+    let folder = tmp.path().join("events/day=2024-01-01");
     if folder.exists() {
         assert_eq!(files_in(&folder), Vec::<String>::new());
     }
@@ -531,14 +543,14 @@ async fn cancelled_write_publishes_nothing() {
         tokio::time::timeout(Duration::from_millis(500), io.store(&location, &data)).await;
     assert!(outcome.is_err(), "the write should still be running");
     // Dropping the upload removes its staged file on a blocking thread.
-    let folder = tmp.path().join("events/2024-01-01");
+    let folder = tmp.path().join("events/day=2024-01-01");
     for _ in 0..100 {
         if !folder.exists() || files_in(&folder).is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!folder.join("data.parquet").exists());
+    assert!(!folder.join("part-0.parquet").exists());
     if folder.exists() {
         assert_eq!(files_in(&folder), Vec::<String>::new());
     }
@@ -560,7 +572,8 @@ async fn missing_partition_is_not_found() {
     let err = io.load(&missing).await.expect_err("must fail");
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     assert!(
-        err.to_string().contains("events/2024-01-02/data.parquet"),
+        err.to_string()
+            .contains("events/day=2024-01-02/part-0.parquet"),
         "{err}"
     );
     assert!(matches!(
@@ -574,13 +587,14 @@ async fn corrupt_file_is_a_parquet_error_naming_the_file() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let io = local(tmp.path(), ParquetOptions::default());
     let location = loc("events", Some("2024-01-01"));
-    let folder = tmp.path().join("events/2024-01-01");
+    let folder = tmp.path().join("events/day=2024-01-01");
     std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::write(folder.join("data.parquet"), vec![b'x'; 4096]).expect("write");
+    std::fs::write(folder.join("part-0.parquet"), vec![b'x'; 4096]).expect("write");
     let err = io.load(&location).await.expect_err("must fail");
     assert!(matches!(err, Error::Parquet { .. }), "{err:?}");
     assert!(
-        err.to_string().contains("events/2024-01-01/data.parquet"),
+        err.to_string()
+            .contains("events/day=2024-01-01/part-0.parquet"),
         "{err}"
     );
 
@@ -588,7 +602,7 @@ async fn corrupt_file_is_a_parquet_error_naming_the_file() {
     io.store(&location, &Payload::Table(table(2_000, 500)))
         .await
         .expect("store");
-    let file = folder.join("data.parquet");
+    let file = folder.join("part-0.parquet");
     let mut bytes = std::fs::read(&file).expect("read");
     let n = bytes.len();
     for b in &mut bytes[n - 300..n - 8] {
@@ -598,7 +612,8 @@ async fn corrupt_file_is_a_parquet_error_naming_the_file() {
     let err = io.load(&location).await.expect_err("must fail");
     assert!(matches!(err, Error::Parquet { .. }), "{err:?}");
     assert!(
-        err.to_string().contains("events/2024-01-01/data.parquet"),
+        err.to_string()
+            .contains("events/day=2024-01-01/part-0.parquet"),
         "{err}"
     );
 }
@@ -611,7 +626,7 @@ async fn truncated_file_is_a_parquet_error_naming_the_file() {
     io.store(&location, &Payload::Table(table(2_000, 500)))
         .await
         .expect("store");
-    let file = tmp.path().join("events/data.parquet");
+    let file = tmp.path().join("events/part-0.parquet");
     let len = std::fs::metadata(&file).expect("meta").len();
     for keep in [len / 2, 7, 0] {
         let f = std::fs::OpenOptions::new()
@@ -622,7 +637,7 @@ async fn truncated_file_is_a_parquet_error_naming_the_file() {
         drop(f);
         let err = io.load(&location).await.expect_err("must fail");
         assert!(matches!(err, Error::Parquet { .. }), "{keep}: {err:?}");
-        assert!(err.to_string().contains("events/data.parquet"), "{err}");
+        assert!(err.to_string().contains("events/part-0.parquet"), "{err}");
     }
 }
 
@@ -651,13 +666,13 @@ async fn batch_that_does_not_match_the_schema_is_refused_before_writing() {
         .await
         .expect_err("must fail");
     assert!(err.to_string().contains("record batch 1"), "{err}");
-    assert!(!tmp.path().join("events/data.parquet").exists());
+    assert!(!tmp.path().join("events/part-0.parquet").exists());
 }
 
 // ----------------------------------------------------------------- sidecars
 
 #[tokio::test]
-async fn sidecar_sits_beside_the_data_and_is_none_when_absent() {
+async fn a_record_without_a_value_goes_to_the_provenance_tree_and_is_none_when_absent() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let io = local(tmp.path(), ParquetOptions::default());
     let location = loc("events", Some("2024-01-01"));
@@ -674,9 +689,10 @@ async fn sidecar_sits_beside_the_data_and_is_none_when_absent() {
     );
     assert!(
         tmp.path()
-            .join("events/2024-01-01/_provenance.json")
+            .join("_provenance/events/day=2024-01-01/provenance.json")
             .is_file()
     );
+    assert!(!tmp.path().join("events").exists(), "no data folder");
 }
 
 // ------------------------------------------------------ a store that fails
@@ -969,7 +985,7 @@ async fn reader_of_a_replaced_file_gets_an_error_not_a_mix_of_files() {
     let err = outcome.expect_err("reading on across the overwrite must fail");
     assert!(matches!(err, Error::Store { .. }), "{err:?}");
     assert!(err.is_transient());
-    assert!(err.to_string().contains("events/data.parquet"), "{err}");
+    assert!(err.to_string().contains("events/part-0.parquet"), "{err}");
 }
 
 // ------------------------------------------------- small and large paths
@@ -983,6 +999,11 @@ fn counted(dir: &std::path::Path, options: ParquetOptions) -> (ParquetIoManager,
     let root = StorageRoot::from_store(store.clone(), Path::default(), "counted://");
     (ParquetIoManager::with_options(root, options), store)
 }
+
+const HEAD: Request = Request::Get {
+    head: true,
+    ranged: false,
+};
 
 const WHOLE_GET: Request = Request::Get {
     head: false,
@@ -1032,7 +1053,9 @@ async fn small_and_large_paths_write_identical_readable_files() {
             io.store(&location, &Payload::Table(data.clone()))
                 .await
                 .expect("store");
-            files.push(std::fs::read(dir.join("events/2024-01-01/data.parquet")).expect("read"));
+            files.push(
+                std::fs::read(dir.join("events/day=2024-01-01/part-0.parquet")).expect("read"),
+            );
             // Readable whole and streamed, from disk and from memory.
             let memory = ParquetIoManager::new(StorageRoot::memory());
             memory
@@ -1079,7 +1102,7 @@ async fn a_table_at_the_row_threshold_is_one_put_and_one_row_more_streams() {
             .await
             .expect("store");
         assert_eq!(store.take_requests(), expected, "threshold {threshold}");
-        files.push(std::fs::read(dir.join("big/data.parquet")).expect("read"));
+        files.push(std::fs::read(dir.join("big/part-0.parquet")).expect("read"));
     }
     assert!(files[0] == files[1], "the two paths wrote different files");
     assert!(files[0].len() > 8 * 1024 * 1024);
@@ -1144,28 +1167,55 @@ async fn small_file_opened_before_an_overwrite_is_read_whole_from_the_old_file()
 }
 
 #[tokio::test]
-async fn sidecars_are_one_request_each() {
+async fn a_record_is_read_from_the_footer_else_the_tree_else_the_previous_layout() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (io, store) = counted(tmp.path(), ParquetOptions::default());
     let location = loc("events", Some("2024-01-01"));
     assert_eq!(io.load_sidecar(&location).await.expect("load"), None);
-    assert_eq!(store.take_requests(), [WHOLE_GET]);
+    // No file to read a footer from; no record in the tree; none of the
+    // previous layout.
+    assert_eq!(store.take_requests(), [HEAD, WHOLE_GET, WHOLE_GET]);
     io.store_sidecar(&location, b"{}").await.expect("store");
     assert_eq!(store.take_requests(), [Request::Put]);
     assert_eq!(
         io.load_sidecar(&location).await.expect("load"),
         Some(b"{}".to_vec())
     );
-    assert_eq!(store.take_requests(), [WHOLE_GET]);
+    assert_eq!(store.take_requests(), [HEAD, WHOLE_GET]);
+    // A published value: the record is read from its footer alone.
+    io.publish(&location, &Payload::Table(table(10, 10)), b"{\"bytes\": 0}")
+        .await
+        .expect("publish");
+    store.take_requests();
+    let record = io
+        .load_sidecar(&location)
+        .await
+        .expect("load")
+        .expect("record");
+    assert!(record.starts_with(b"{\"bytes\":"), "{record:?}");
+    let requests = store.take_requests();
+    assert_eq!(requests.first(), Some(&HEAD), "{requests:?}");
+    assert!(
+        requests[1..].iter().all(|r| matches!(
+            r,
+            Request::Get {
+                head: false,
+                ranged: true
+            }
+        )),
+        "ranged reads of the footer only: {requests:?}"
+    );
 }
 
 #[tokio::test]
-async fn missing_file_is_one_request() {
+async fn missing_file_is_one_request_per_layout() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (io, store) = counted(tmp.path(), ParquetOptions::default());
     let err = io.load(&loc("events", None)).await.expect_err("must fail");
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    assert_eq!(store.take_requests(), [WHOLE_GET]);
+    // One more for the previous layout's place: the cost of reading old
+    // roots, paid only on a miss.
+    assert_eq!(store.take_requests(), [WHOLE_GET, WHOLE_GET]);
 }
 
 #[tokio::test]
@@ -1216,8 +1266,8 @@ async fn a_folder_where_the_file_should_be_is_not_found() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let io = local(tmp.path(), ParquetOptions::default());
     let location = loc("events", None);
-    std::fs::create_dir_all(tmp.path().join("events/data.parquet")).expect("mkdir");
-    std::fs::create_dir_all(tmp.path().join("events/_provenance.json")).expect("mkdir");
+    std::fs::create_dir_all(tmp.path().join("events/part-0.parquet")).expect("mkdir");
+    std::fs::create_dir_all(tmp.path().join("_provenance/events/provenance.json")).expect("mkdir");
     let err = io.load(&location).await.expect_err("must fail");
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     assert_eq!(io.load_sidecar(&location).await.expect("sidecar"), None);
@@ -1247,4 +1297,159 @@ async fn exists_is_one_head_and_reads_nothing() {
     let io = local(tmp.path(), ParquetOptions::default());
     assert!(io.exists(&location).await.expect("exists"));
     assert!(!io.exists(&loc("events", None)).await.expect("exists"));
+}
+
+// ------------------------------------------------- provenance in the footer
+
+const RECORD: &[u8] = br#"{"asset":"events","rows":100,"bytes":0}"#;
+
+#[tokio::test]
+async fn publishing_writes_one_object_with_the_record_in_its_footer() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (io, store) = counted(tmp.path(), ParquetOptions::default());
+    let location = loc("events", Some("2024-01-01"));
+    let receipt = io
+        .publish(&location, &Payload::Table(table(100, 100)), RECORD)
+        .await
+        .expect("publish");
+    assert_eq!(store.take_requests(), [Request::Put], "one object, one PUT");
+    let folder = tmp.path().join("events/day=2024-01-01");
+    assert_eq!(files_in(&folder), ["part-0.parquet"]);
+    assert!(!tmp.path().join("_provenance").exists());
+
+    // Any Parquet reader sees the record in the footer's key-value metadata.
+    let file = std::fs::File::open(folder.join("part-0.parquet")).expect("open");
+    let reader = ::parquet::file::reader::SerializedFileReader::new(file).expect("parquet");
+    use ::parquet::file::reader::FileReader;
+    let kv = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .cloned();
+    let entry = kv
+        .unwrap_or_default()
+        .into_iter()
+        .find(|e| e.key == PROVENANCE_KEY)
+        .and_then(|e| e.value)
+        .expect("the provenance entry");
+    assert_eq!(entry.as_bytes(), RECORD);
+
+    // Reading it back fills `bytes` from the file and reads only the footer.
+    let record = io
+        .load_sidecar(&location)
+        .await
+        .expect("load")
+        .expect("record");
+    let record: serde_json::Value = serde_json::from_slice(&record).expect("json");
+    assert_eq!(record["bytes"], receipt.bytes);
+    assert_eq!(record["rows"], 100);
+    let requests = store.take_requests();
+    assert!(
+        requests.iter().all(|r| matches!(
+            r,
+            Request::Get { ranged: true, .. } | Request::Get { head: true, .. }
+        )),
+        "only the footer is read: {requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_loaded_table_does_not_carry_its_files_record() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let io = local(tmp.path(), ParquetOptions::default());
+    let location = loc("events", Some("2024-01-01"));
+    io.publish(&location, &Payload::Table(table(10, 10)), RECORD)
+        .await
+        .expect("publish");
+    let Payload::Table(loaded) = io.load(&location).await.expect("load") else {
+        panic!("not a table");
+    };
+    assert!(!loaded.schema.metadata().contains_key(PROVENANCE_KEY));
+    for batch in &loaded.batches {
+        assert!(!batch.schema().metadata().contains_key(PROVENANCE_KEY));
+    }
+    // Re-published elsewhere, it gets only the record it is given.
+    let other = loc("copy", Some("2024-01-01"));
+    io.store(&other, &Payload::Table(loaded))
+        .await
+        .expect("store");
+    assert_eq!(io.load_sidecar(&other).await.expect("load"), None);
+}
+
+#[tokio::test]
+async fn a_footer_without_a_record_falls_back_to_the_provenance_tree() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let io = local(tmp.path(), ParquetOptions::default());
+    let location = loc("events", Some("2024-01-01"));
+    io.store(&location, &Payload::Table(table(10, 10)))
+        .await
+        .expect("store");
+    assert_eq!(io.load_sidecar(&location).await.expect("load"), None);
+    io.store_sidecar(&location, b"{\"x\": 1}")
+        .await
+        .expect("sidecar");
+    assert_eq!(
+        io.load_sidecar(&location).await.expect("load"),
+        Some(b"{\"x\": 1}".to_vec())
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_parquet_at_a_partition_path_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let io = local(tmp.path(), ParquetOptions::default());
+    let location = loc("events", Some("2024-01-01"));
+    let folder = tmp.path().join("events/day=2024-01-01");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(folder.join("part-0.parquet"), b"id,value\n1,2\n").expect("write");
+    let err = io.load_sidecar(&location).await.expect_err("not parquet");
+    assert!(matches!(err, Error::Parquet { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("events/day=2024-01-01/part-0.parquet"),
+        "{err}"
+    );
+    let err = ParquetIoManager::read_footer_provenance(io.root(), &io.data_path(&location))
+        .await
+        .expect_err("not parquet");
+    assert!(matches!(err, Error::Parquet { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_value_of_the_previous_layout_is_read_then_rewritten_in_the_new_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let io = local(tmp.path(), ParquetOptions::default());
+    let location = loc("events", Some("2024-01-01"));
+    // What the previous release wrote: bare-key folder, two files.
+    let old_io = local(&tmp.path().join("old"), ParquetOptions::default());
+    old_io
+        .store(&loc("events", None), &Payload::Table(table(7, 7)))
+        .await
+        .expect("store");
+    let old = tmp.path().join("events/2024-01-01");
+    std::fs::create_dir_all(&old).expect("mkdir");
+    std::fs::rename(
+        tmp.path().join("old/events/part-0.parquet"),
+        old.join("data.parquet"),
+    )
+    .expect("move");
+    std::fs::write(old.join("_provenance.json"), b"{\"old\": true}").expect("sidecar");
+
+    assert!(io.exists(&location).await.expect("exists"));
+    assert_same_table(&load_table(&io, &location).await, &table(7, 7));
+    assert_eq!(
+        io.load_sidecar(&location).await.expect("load"),
+        Some(b"{\"old\": true}".to_vec())
+    );
+
+    io.publish(&location, &Payload::Table(table(3, 3)), RECORD)
+        .await
+        .expect("publish");
+    assert!(!old.exists(), "the old folder is removed once rewritten");
+    assert_same_table(&load_table(&io, &location).await, &table(3, 3));
+    assert_eq!(
+        files_in(&tmp.path().join("events")),
+        ["day=2024-01-01"],
+        "nothing but Hive folders in the dataset"
+    );
 }

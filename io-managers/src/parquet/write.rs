@@ -66,6 +66,9 @@ pub(super) struct EncodeJob {
     /// file below this size is one PUT, above it a multipart upload of
     /// parts this size ([`ParquetOptions::upload_chunk_bytes`](super::ParquetOptions::upload_chunk_bytes)).
     pub chunk_bytes: usize,
+    /// The provenance record to put in the footer's key-value metadata
+    /// (under [`PROVENANCE_KEY`](super::PROVENANCE_KEY)), if any.
+    pub provenance: Option<String>,
 }
 
 /// Encodes a small table in memory on one thread and publishes it at `path`
@@ -230,12 +233,22 @@ impl Write for ChannelSink {
 
 /// Encodes the table as one Parquet file into `sink`, and returns the sink.
 fn encode<W: Write + Send>(job: EncodeJob, sink: W) -> Result<W, ParquetError> {
-    let schema = job.table.schema.clone();
+    // A table loaded from another file carries that file's provenance in
+    // its schema metadata; it must not travel into this file's footer.
+    let schema = super::without_provenance(job.table.schema.clone());
     // ArrowWriter sets up what a raw writer would (the Arrow schema in the
     // footer, so types such as LargeUtf8 and time zones round-trip); the
     // row groups are then encoded here, column chunks in parallel.
     let writer = ArrowWriter::try_new(sink, schema.clone(), Some(job.props))?;
     let (mut file_writer, factory) = writer.into_serialized_writer()?;
+    if let Some(provenance) = job.provenance {
+        // Written with the footer, after the last row group: the record
+        // and the data it describes are one object.
+        file_writer.append_key_value_metadata(::parquet::file::metadata::KeyValue::new(
+            super::PROVENANCE_KEY.to_owned(),
+            provenance,
+        ));
+    }
 
     let descr = file_writer.schema_descr();
     let mut leaves_per_field = vec![0usize; schema.fields().len()];
