@@ -11,6 +11,7 @@
 
 mod args;
 mod commands;
+mod daemon;
 mod dlq;
 mod inspect;
 mod partitions;
