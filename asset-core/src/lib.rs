@@ -136,4 +136,6 @@ mod book {
     struct Partitions;
     #[doc = include_str!("../../book/src/checks.md")]
     struct Checks;
+    #[doc = include_str!("../../book/src/unattended.md")]
+    struct Unattended;
 }
