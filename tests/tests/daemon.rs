@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use asset_core::catalog::{Catalog, TickStatus, UnattendedStore};
+use asset_core::catalog::{TickStatus, UnattendedStore};
 use asset_core::daemon::{Daemon, LaunchStatus, ManualClock, PassReport, Trigger};
 use asset_core::materialize::PartitionSelection;
 use asset_core::testing::TestPipeline;
@@ -495,7 +495,7 @@ fn schedules_lists_next_ticks_in_local_time_and_utc() {
 #[test]
 fn two_daemons_as_two_processes_one_runs_and_sigterm_stops_it_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut first = fixture(dir.path())
+    let first = fixture(dir.path())
         .args(["daemon", "--interval", "50ms"])
         .spawn()
         .expect("first daemon starts");

@@ -592,7 +592,7 @@ mod tests {
         };
         assert!(store.open_alert(&alert).unwrap());
         assert!(!store.open_alert(&alert).unwrap());
-        assert_eq!(store.open_alerts().unwrap(), [alert.clone()]);
+        assert_eq!(store.open_alerts().unwrap(), std::slice::from_ref(&alert));
         assert_eq!(
             store
                 .close_alert("a", Some("2024-01-01"), "retries_exhausted")

@@ -129,7 +129,7 @@ impl Evaluator {
         let mut schedules = Vec::new();
         let mut eager = vec![false; graph.len()];
         let mut on_missing = BTreeMap::new();
-        for i in 0..graph.len() {
+        for (i, eager) in eager.iter_mut().enumerate() {
             let def = graph.asset(i);
             if def.unattended.schedule.is_some() {
                 schedules.push(ScheduleState {
@@ -139,7 +139,7 @@ impl Evaluator {
                 });
             }
             match def.unattended.automation {
-                Some(Automation::Eager) => eager[i] = true,
+                Some(Automation::Eager) => *eager = true,
                 Some(Automation::OnMissing) => {
                     on_missing.insert(i, None);
                 }

@@ -185,6 +185,20 @@ impl Daemon {
             .evaluator
             .evaluate(&self.materializer, &self.store, at)?;
         let evaluation = started.elapsed();
+        // Runs may outlast the lock: keep renewing it while they go on, so
+        // a second daemon never takes over from a busy one.
+        let renewal = (!decisions.launches.is_empty()).then(|| {
+            let (store, holder, clock) =
+                (self.store.clone(), self.holder.clone(), self.clock.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(LOCK_TTL / 3).await;
+                    if let Err(e) = store.acquire_daemon_lock(&holder, clock.now(), LOCK_TTL) {
+                        tracing::warn!("could not renew the daemon lock: {e}");
+                    }
+                }
+            })
+        });
         let mut outcomes = Vec::with_capacity(decisions.launches.len());
         for launch in decisions.launches {
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
@@ -196,7 +210,18 @@ impl Daemon {
                 });
                 continue;
             }
-            outcomes.push(self.launch(launch, cancel).await?);
+            match self.launch(launch, cancel).await {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    if let Some(renewal) = renewal {
+                        renewal.abort();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if let Some(renewal) = renewal {
+            renewal.abort();
         }
         if let Some(cursor) = decisions.eager_cursor {
             self.store
