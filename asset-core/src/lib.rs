@@ -28,17 +28,20 @@
 // Lets this crate's own tests use the macros, which expand to `::asset_core::...`.
 extern crate self as asset_core;
 
+pub mod alert;
 pub mod asset;
 pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod error;
 pub mod graph;
 pub mod materialize;
 pub mod partition;
 pub mod provenance;
 pub mod retry;
+pub mod schedule;
 pub mod staleness;
 pub mod stored_value;
 pub mod testing;
@@ -62,6 +65,7 @@ pub use config::{Config, ConfigError, ConfigFile, ConfigSection};
 pub use error::{AssetError, Error};
 pub use partition::{PartitionKey, PartitionsDef};
 pub use retry::{Jitter, RetryPolicy};
+pub use schedule::{Automation, Schedule, Severity, Unattended};
 pub use value::Table;
 
 /// `Result` for asset functions: any error converts into [`AssetError`] with `?`.
@@ -101,6 +105,7 @@ pub mod __private {
     pub use crate::error::AssetError;
     pub use crate::partition::PartitionsDef;
     pub use crate::retry::{Jitter, RetryPolicy};
+    pub use crate::schedule::{Automation, Cron, Schedule, Severity, Unattended};
     pub use crate::value::rows::{rows_from_table, rows_into_table, traced_row_fields};
     pub use crate::value::{
         batch_from_table, batch_into_table, batches_from_table, batches_into_table,
@@ -132,4 +137,6 @@ mod book {
     struct Partitions;
     #[doc = include_str!("../../book/src/checks.md")]
     struct Checks;
+    #[doc = include_str!("../../book/src/unattended.md")]
+    struct Unattended;
 }

@@ -18,6 +18,7 @@ use crate::error::AssetError;
 use crate::partition::PartitionsDef;
 pub use crate::partition::mapping::PartitionMapping;
 use crate::retry::RetryPolicy;
+use crate::schedule::{Automation, Schedule, Severity, Unattended};
 
 /// The asset's function, type-erased: inputs in, payload out.
 pub type ComputeFn =
@@ -56,6 +57,8 @@ pub struct AssetDef {
     pub retry: RetryPolicy,
     /// The data contract and checks its outputs must pass to be published.
     pub checks: AssetChecks,
+    /// Its schedule, automation, SLA and alert severity (for the daemon).
+    pub unattended: Unattended,
     /// Computes one partition.
     pub compute: ComputeFn,
 }
@@ -72,6 +75,7 @@ impl fmt::Debug for AssetDef {
             .field("source", &self.source)
             .field("retry", &self.retry)
             .field("checks", &self.checks)
+            .field("unattended", &self.unattended)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +120,7 @@ impl AssetDef {
             source: None,
             retry: RetryPolicy::none(),
             checks: AssetChecks::default(),
+            unattended: Unattended::default(),
             compute: Arc::new(compute),
         }
     }
@@ -175,6 +180,32 @@ impl AssetDef {
     /// Retries a step that fails with a transient error under `policy`.
     pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Runs the asset on `schedule` (build one with
+    /// [`Schedule::cron`], which refuses a bad expression).
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.unattended.schedule = Some(schedule);
+        self
+    }
+
+    /// Materializes the asset's partitions when `automation` says so.
+    pub fn with_automation(mut self, automation: Automation) -> Self {
+        self.unattended.automation = Some(automation);
+        self
+    }
+
+    /// Each partition must be materialized within `sla` after its window
+    /// ends ([`parse_sla`](crate::schedule::parse_sla) reads `"6h"`).
+    pub fn with_sla(mut self, sla: std::time::Duration) -> Self {
+        self.unattended.sla = Some(sla);
+        self
+    }
+
+    /// Sets how urgent the asset's alerts are (default P2).
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.unattended.severity = severity;
         self
     }
 

@@ -64,6 +64,7 @@ mod schema;
 mod sqlite;
 #[cfg(test)]
 mod tests;
+mod unattended;
 
 use std::fmt;
 use std::str::FromStr;
@@ -76,6 +77,10 @@ pub use bench::{BenchFigures, bench};
 pub use error::CatalogError;
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::SqliteCatalog;
+pub use unattended::{
+    DaemonLock, MaterializationEvent, OpenAlert, TickRecord, TickStatus, UnattendedStore,
+    instant_text,
+};
 
 /// The catalog's file name under the storage root.
 pub const DEFAULT_FILE_NAME: &str = "_catalog.sqlite";

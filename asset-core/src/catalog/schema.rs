@@ -32,7 +32,7 @@ pub const APPLICATION_ID: i32 = 0x4146_4c57;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a catalog from version
 /// `i` to `i + 1`. Append only; never edit a released one.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The newest schema version this build knows (and writes).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -145,7 +145,7 @@ CREATE INDEX checks_by_run ON check_results (run_id);
 /// Version 2: leases (who is materializing an asset-partition right now),
 /// dynamic partition sets, and the tag a production materialization was
 /// promoted from.
-const V2: &str = r#"
+pub(crate) const V2: &str = r#"
 -- One row per asset-partition being materialized: taken before a stale step
 -- computes, renewed while it runs, deleted once its materialization is
 -- recorded. A row whose `expires_at` (Unix milliseconds, the holder's
@@ -173,6 +173,55 @@ CREATE INDEX dynamic_partitions_in_order ON dynamic_partitions (set_name, id);
 
 -- The tag whose materialization a production one was promoted from.
 ALTER TABLE materializations ADD COLUMN promoted_from TEXT;
+"#;
+
+/// Version 3: unattended operation (`daemon`, alerts): schedule ticks taken,
+/// the daemon's cursors and lock, and the alerts that are open.
+const V3: &str = r#"
+-- One row per schedule tick taken. Inserting the row is taking the tick
+-- (the primary key refuses a second taker), so a restarted daemon never
+-- runs a tick twice and two daemons never both run one. `status`:
+-- started, succeeded, failed, skipped.
+CREATE TABLE schedule_ticks (
+    asset         TEXT NOT NULL,
+    tick_at       TEXT NOT NULL,
+    partition_key TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    run_id        TEXT,
+    daemon        TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    message       TEXT,
+    PRIMARY KEY (asset, tick_at)
+) WITHOUT ROWID;
+
+-- How far each automation has read the event log (a materialization id).
+CREATE TABLE daemon_cursors (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- At most one daemon works on a catalog: the holder renews `expires_at`
+-- (Unix milliseconds) on every pass; an expired row may be taken over.
+CREATE TABLE daemon_lock (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    holder      TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+
+-- Open alerts, one per asset-partition and cause: sent once, deleted (and
+-- a recovery notice sent) when the cause clears.
+CREATE TABLE open_alerts (
+    asset         TEXT NOT NULL,
+    partition_key TEXT NOT NULL,
+    cause         TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    run_id        TEXT NOT NULL,
+    why           TEXT NOT NULL,
+    opened_at     TEXT NOT NULL,
+    PRIMARY KEY (asset, partition_key, cause)
+) WITHOUT ROWID;
 "#;
 
 /// Brings the catalog at `path` (open on `conn`) to [`SCHEMA_VERSION`], or

@@ -66,6 +66,40 @@ pub enum Command {
     /// Maintain the catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// List the schedules with their next ticks (local time and UTC), and
+    /// the assets under automation.
+    Schedules(SchedulesArgs),
+    /// Run schedules and automations: a pass every `--interval` until
+    /// Ctrl-C or SIGTERM (running steps finish and are recorded).
+    Daemon(DaemonArgs),
+}
+
+/// Arguments of `schedules`.
+#[derive(Debug, Args)]
+pub struct SchedulesArgs {
+    /// How many next ticks to show per schedule.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub next: u16,
+    /// Count from this time instead of now (RFC 3339, or `YYYY-MM-DDTHH:MM` in UTC).
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+/// Arguments of `daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// One pass, then exit (for cron and tests); exit code 1 if a launched run failed.
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: the time of the pass (RFC 3339, or `YYYY-MM-DDTHH:MM` in UTC).
+    #[arg(long, requires = "once")]
+    pub now: Option<String>,
+    /// The pause between passes (`500ms`, `1s`, `1m`).
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// Steps run at once in each run (default: the number of cores).
+    #[arg(long, short, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// Arguments of `status`.

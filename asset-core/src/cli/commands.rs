@@ -11,7 +11,7 @@ use crate::catalog::{self, SqliteCatalog};
 use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
-use crate::cli::{dlq, partitions, read_only, rebuild, tags};
+use crate::cli::{daemon, dlq, partitions, read_only, rebuild, tags};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -106,6 +106,21 @@ pub(super) fn run(
         Command::Discard(args) => {
             let (root, catalog) = open_catalog()?;
             tags::discard(&root, catalog.as_ref(), &args.tag)
+        }
+        Command::Schedules(args) => {
+            let path = catalog_path(&StorageRoot::parse(&cli.root)?, cli.catalog.as_deref());
+            daemon::schedules(&graph, &path, args)
+        }
+        Command::Daemon(args) => {
+            let settings = daemon::settings(args)?;
+            // The daemon routes alerts: it reads the file whatever the assets take.
+            let config = ConfigFile::load_given(&cli.config)?;
+            let (root, catalog) = open_catalog()?;
+            let path = catalog_path(&root, cli.catalog.as_deref());
+            let materializer = Materializer::new(graph, io_managers(&root, &extra_io, None)?)
+                .with_config(config)
+                .with_catalog(catalog);
+            daemon::run(materializer, &path, settings)
         }
         Command::Materialize(args) => {
             if let Some(tag) = &args.tag {

@@ -18,6 +18,7 @@
 
 mod args;
 mod commands;
+mod daemon;
 mod dlq;
 mod inspect;
 mod partitions;

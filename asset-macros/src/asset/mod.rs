@@ -17,6 +17,7 @@ mod description;
 mod options;
 mod partitions;
 mod signature;
+mod unattended;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -334,6 +335,7 @@ fn build(
     let partitions = partitions::expand(options.partitions.as_ref());
     let retry = retry_policy(options);
     let checks = asset_checks(options, signature);
+    let unattended = unattended::expand(options, key);
     let payload_kind = match &signature.output.value {
         Some(ty) => payload_kind(ty, io),
         None => quote!(::asset_core::__private::PayloadKind::Nothing),
@@ -367,6 +369,7 @@ fn build(
                 }),
                 retry: #retry,
                 checks: #checks,
+                unattended: #unattended,
                 compute: ::std::sync::Arc::new(__compute),
             })
         }

@@ -37,6 +37,18 @@ pub(crate) struct AssetOptions {
     pub(crate) jitter: Option<(Jitter, proc_macro2::Span)>,
     /// `contract = path::to::fn`: a function returning the `DataContract`.
     pub(crate) contract: Option<syn::Path>,
+    /// `schedule = "0 6 * * *"`: a cron expression (checked here).
+    pub(crate) schedule: Option<LitStr>,
+    /// `catchup = true`, and where it is written.
+    pub(crate) catchup: Option<(bool, proc_macro2::Span)>,
+    /// `max_catchup = N`, and where it is written.
+    pub(crate) max_catchup: Option<(u32, proc_macro2::Span)>,
+    /// `automation = eager | on_missing`.
+    pub(crate) automation: Option<crate::asset::unattended::Automation>,
+    /// `sla = "6h"`, in seconds.
+    pub(crate) sla_secs: Option<u64>,
+    /// `severity = P0 | P1 | P2 | P3`.
+    pub(crate) severity: Option<crate::asset::unattended::Severity>,
 }
 
 /// The `backoff = exponential(...)` option, durations in milliseconds.
@@ -138,6 +150,48 @@ const OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
     },
+    OptionSpec {
+        name: "schedule",
+        parse: |options, input| {
+            options.schedule = Some(crate::asset::unattended::schedule(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "catchup",
+        parse: |options, input| {
+            options.catchup = Some(crate::asset::unattended::catchup(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "max_catchup",
+        parse: |options, input| {
+            options.max_catchup = Some(crate::asset::unattended::max_catchup(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "automation",
+        parse: |options, input| {
+            options.automation = Some(crate::asset::unattended::automation(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "sla",
+        parse: |options, input| {
+            options.sla_secs = Some(crate::asset::unattended::sla(input)?);
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "severity",
+        parse: |options, input| {
+            options.severity = Some(crate::asset::unattended::severity(input)?);
+            Ok(())
+        },
+    },
 ];
 
 /// Parses the attribute's arguments. Every problem is recorded in `errors`;
@@ -216,6 +270,7 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> AssetOptions {
             ));
         }
     }
+    crate::asset::unattended::check_combination(&options, errors);
     options
 }
 
@@ -433,7 +488,7 @@ fn non_empty_string(option: &str, input: ParseStream<'_>) -> syn::Result<LitStr>
 }
 
 /// `= "text"`.
-fn string_value(option: &str, input: ParseStream<'_>) -> syn::Result<LitStr> {
+pub(crate) fn string_value(option: &str, input: ParseStream<'_>) -> syn::Result<LitStr> {
     let expected = || format!("expected `{option} = \"...\"`");
     if !input.peek(Token![=]) {
         return Err(input.error(expected()));
@@ -495,7 +550,7 @@ mod tests {
         assert_eq!(
             messages(quote!(foo = 1, name = "ok")),
             [
-                "unknown option `foo`; expected one of: name, code_version, partitions, io, uses, retries, backoff, jitter, contract"
+                "unknown option `foo`; expected one of: name, code_version, partitions, io, uses, retries, backoff, jitter, contract, schedule, catchup, max_catchup, automation, sla, severity"
             ]
         );
     }

@@ -1,6 +1,6 @@
 //! Benchmarks, run with `cargo run --release -p bench -- all` (or one of
 //! `layered`, `steps`, `concurrency`, `status`, `throughput`, `backfill`,
-//! `checks`, `million`).
+//! `checks`, `million`, `daemon`).
 //!
 //! Figures are wall-clock times on the machine at hand; each benchmark prints
 //! its setup so the numbers can be compared with the book's performance page.
@@ -8,6 +8,7 @@
 mod backfill;
 mod checks;
 mod concurrency;
+mod daemon;
 mod graphs;
 mod layered;
 mod measure;
@@ -29,7 +30,8 @@ fn main() -> ExitCode {
             .and_then(|()| throughput::run())
             .and_then(|()| backfill::run())
             .and_then(|()| checks::run())
-            .and_then(|()| million::run()),
+            .and_then(|()| million::run())
+            .and_then(|()| daemon::run()),
         ["layered"] => layered::run(),
         ["backfill"] => backfill::run(),
         ["million"] => million::run(),
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         ["throughput"] => throughput::run(),
         ["status"] => status::run(),
         ["checks"] => checks::run(),
+        ["daemon"] => daemon::run(),
         // Child processes the benchmarks spawn to measure cold whole-process
         // runs and per-process peak memory.
         ["child-layered", root] => layered::child(root),
@@ -46,7 +49,7 @@ fn main() -> ExitCode {
         ["child-backfill", root] => backfill::child_backfill(root),
         ["child-throughput", mode, dir] => throughput::child(mode, dir),
         _ => Err(format!(
-            "usage: bench [all|layered|steps|concurrency|status|throughput|backfill|checks|million], got {args:?}"
+            "usage: bench [all|layered|steps|concurrency|status|throughput|backfill|checks|million|daemon], got {args:?}"
         )),
     };
     match result {

@@ -41,7 +41,7 @@ pub struct ItemFeatures(pub Vec<ItemFeature>);
 /// Raw interaction events landed from the web tier for one day: views, clicks
 /// and purchases of ~100 items by ~200 users (generated deterministically from
 /// the date), including duplicates, broken rows and bots.
-#[asset(partitions = daily("2024-01-01"))]
+#[asset(partitions = daily("2024-01-01"), severity = P1)]
 pub async fn raw_events(ctx: &AssetContext) -> Result<RawEvents> {
     let date = ctx.partition_date().ok_or_else(|| {
         AssetError::msg(format!(
@@ -136,7 +136,17 @@ pub fn evaluation(
 
 /// The model registry entry for the day: each model's fingerprint, the
 /// threshold checks it was held to, and the names of the promoted models.
-#[asset(partitions = daily("2024-01-01"), io = "json")]
+///
+/// Run unattended: each night at 02:30, once the day has ended, the daemon
+/// materializes the day just ended and whatever upstream of it is stale; the
+/// day's entry is due six hours after midnight, and its alerts are P1.
+#[asset(
+    partitions = daily("2024-01-01"),
+    io = "json",
+    schedule = "30 2 * * *",
+    sla = "6h",
+    severity = P1
+)]
 pub fn model_registry(
     ctx: &AssetContext,
     evaluation: Evaluation,
@@ -163,7 +173,7 @@ pub struct ItemTotals(pub Vec<ItemTrend>);
 
 /// Item engagement over the 7 days ending at this partition (fewer in the
 /// first week: the window holds only the days that exist).
-#[asset(partitions = daily("2024-01-01"))]
+#[asset(partitions = daily("2024-01-01"), severity = P3)]
 pub fn weekly_item_trends(week: Window<ItemFeatures, 7>) -> Result<WeeklyItemTrends> {
     Ok(WeeklyItemTrends(rolling(
         week.values().map(|d| d.0.as_slice()),

@@ -2,6 +2,9 @@
 //! `FIXTURE_GRAPH` (`diamond`, default, `history`, `monthly`, or `layered:LAYERS:WIDTH`), steered by
 //! the `FIXTURE_*` variables of [`Behaviour::from_env`].
 //!
+//! `FIXTURE_SCHEDULE=joined=0 6 * * *` (`;`-separated) gives assets a
+//! schedule.
+//!
 //! `FIXTURE_PARQUET_CHUNK_BYTES=N` stores tables through the streamed
 //! (multipart) Parquet path in chunks of N bytes, whatever their size, so
 //! that crash tests can kill a write with bytes staged.
@@ -26,6 +29,24 @@ fn main() -> ExitCode {
         ["monthly"] => fixtures::monthly(&behaviour),
         _ => return usage(&graph),
     };
+    // `FIXTURE_SCHEDULE=asset=cron;asset=cron` schedules assets.
+    let schedules = std::env::var("FIXTURE_SCHEDULE").unwrap_or_default();
+    let mut assets = assets;
+    for entry in schedules.split(';').filter(|e| !e.is_empty()) {
+        let Some((asset, cron)) = entry.split_once('=') else {
+            return usage(&graph);
+        };
+        let schedule = match asset_core::Schedule::cron(cron) {
+            Ok(schedule) => schedule,
+            Err(e) => {
+                eprintln!("error: FIXTURE_SCHEDULE: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        for def in assets.iter_mut().filter(|d| d.key == asset) {
+            def.unattended.schedule = Some(schedule.clone());
+        }
+    }
     let mut app = App::from_assets(assets);
     if let Some(chunk) = std::env::var("FIXTURE_PARQUET_CHUNK_BYTES")
         .ok()
