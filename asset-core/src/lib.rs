@@ -39,6 +39,7 @@ pub mod materialize;
 pub mod partition;
 pub mod provenance;
 pub mod retry;
+pub mod site;
 pub mod staleness;
 pub mod testing;
 pub mod value;
@@ -131,4 +132,6 @@ mod book {
     struct Partitions;
     #[doc = include_str!("../../book/src/checks.md")]
     struct Checks;
+    #[doc = include_str!("../../book/src/seeing.md")]
+    struct Seeing;
 }

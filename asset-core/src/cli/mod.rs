@@ -10,9 +10,11 @@
 //! bad partition key, bad storage root, bad flags).
 
 mod args;
+mod book;
 mod commands;
 mod dlq;
-mod inspect;
+pub(crate) mod inspect;
+mod lineage_graph;
 mod partitions;
 mod progress;
 mod rebuild;

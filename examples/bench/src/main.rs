@@ -1,6 +1,6 @@
 //! Benchmarks, run with `cargo run --release -p bench -- all` (or one of
 //! `layered`, `steps`, `concurrency`, `status`, `throughput`, `backfill`,
-//! `checks`, `million`).
+//! `checks`, `million`, `site`).
 //!
 //! Figures are wall-clock times on the machine at hand; each benchmark prints
 //! its setup so the numbers can be compared with the book's performance page.
@@ -12,6 +12,7 @@ mod graphs;
 mod layered;
 mod measure;
 mod million;
+mod site;
 mod status;
 mod steps;
 mod throughput;
@@ -29,7 +30,8 @@ fn main() -> ExitCode {
             .and_then(|()| throughput::run())
             .and_then(|()| backfill::run())
             .and_then(|()| checks::run())
-            .and_then(|()| million::run()),
+            .and_then(|()| million::run())
+            .and_then(|()| site::run()),
         ["layered"] => layered::run(),
         ["backfill"] => backfill::run(),
         ["million"] => million::run(),
@@ -38,15 +40,17 @@ fn main() -> ExitCode {
         ["throughput"] => throughput::run(),
         ["status"] => status::run(),
         ["checks"] => checks::run(),
+        ["site"] => site::run(),
         // Child processes the benchmarks spawn to measure cold whole-process
         // runs and per-process peak memory.
         ["child-layered", root] => layered::child(root),
         ["child-plan"] => backfill::child_plan(),
         ["child-million", root, which] => million::child(root, which),
+        ["child-site", root, out] => site::child(root, out),
         ["child-backfill", root] => backfill::child_backfill(root),
         ["child-throughput", mode, dir] => throughput::child(mode, dir),
         _ => Err(format!(
-            "usage: bench [all|layered|steps|concurrency|status|throughput|backfill|checks|million], got {args:?}"
+            "usage: bench [all|layered|steps|concurrency|status|throughput|backfill|checks|million|site], got {args:?}"
         )),
     };
     match result {

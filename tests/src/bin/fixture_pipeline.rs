@@ -1,5 +1,6 @@
 //! A pipeline binary for CLI tests: the fixture graph selected by
-//! `FIXTURE_GRAPH` (`diamond`, default, `history`, or `layered:LAYERS:WIDTH`), steered by
+//! `FIXTURE_GRAPH` (`diamond`, default, `history`, `layered:LAYERS:WIDTH`, or
+//! `recommender` for the example pipeline), steered by
 //! the `FIXTURE_*` variables of [`Behaviour::from_env`].
 //!
 //! `FIXTURE_PARQUET_CHUNK_BYTES=N` stores tables through the streamed
@@ -23,6 +24,11 @@ fn main() -> ExitCode {
         },
         ["diamond"] => fixtures::diamond(&behaviour),
         ["history"] => fixtures::history(&behaviour),
+        ["recommender"] => {
+            // The example pipeline, as its own binary runs it.
+            examples::recommender::link();
+            return App::new().run();
+        }
         _ => return usage(&graph),
     };
     let mut app = App::from_assets(assets);
@@ -48,7 +54,7 @@ fn main() -> ExitCode {
 
 fn usage(graph: &str) -> ExitCode {
     eprintln!(
-        "error: FIXTURE_GRAPH {graph:?} is not `diamond`, `history` or `layered:LAYERS:WIDTH`"
+        "error: FIXTURE_GRAPH {graph:?} is not `diamond`, `history`, `recommender` or `layered:LAYERS:WIDTH`"
     );
     ExitCode::from(2)
 }
