@@ -56,6 +56,15 @@ const GUIDE: &[(&str, &[u8])] = &[
         "architecture.md",
         include_bytes!("../../../book/src/architecture.md"),
     ),
+    (
+        "reference.md",
+        include_bytes!("../../../book/src/reference.md"),
+    ),
+    ("dagster.md", include_bytes!("../../../book/src/dagster.md")),
+    (
+        "images/overview.png",
+        include_bytes!("../../../book/src/images/overview.png"),
+    ),
 ];
 
 /// The guide's files as they go into the site: `guide/<path>`, bytes.
@@ -158,6 +167,17 @@ mod tests {
                 GUIDE.iter().any(|(p, _)| *p == target),
                 "{target} is in book/src/SUMMARY.md but not embedded in the site"
             );
+        }
+        // Images the chapters show are embedded too.
+        for (path, bytes) in GUIDE.iter().filter(|(p, _)| p.ends_with(".md")) {
+            let text = String::from_utf8_lossy(bytes);
+            for piece in text.split("](images/").skip(1) {
+                let image = format!("images/{}", piece.split(')').next().unwrap_or_default());
+                assert!(
+                    GUIDE.iter().any(|(p, _)| *p == image),
+                    "{path} shows {image}, which is not embedded"
+                );
+            }
         }
         assert_eq!(
             summary.lines().count(),
