@@ -42,6 +42,7 @@ pub mod partition;
 pub mod provenance;
 pub mod retry;
 pub mod schedule;
+pub mod site;
 pub mod staleness;
 pub mod stored_value;
 pub mod testing;
@@ -139,4 +140,6 @@ mod book {
     struct Checks;
     #[doc = include_str!("../../book/src/unattended.md")]
     struct Unattended;
+    #[doc = include_str!("../../book/src/seeing.md")]
+    struct Seeing;
 }

@@ -476,14 +476,25 @@ pub fn explain(
         .iter()
         .map(|a| ((a.asset.clone(), a.partition.clone()), a))
         .collect();
+    explain_with(&|k| by_key.get(k).copied(), target, history)
+}
+
+/// [`explain`] over a lookup of assessments (`None`: not assessed), for
+/// callers that keep them indexed already: the site explains one
+/// partition of every asset from one index.
+pub fn explain_with<'a>(
+    lookup: &dyn Fn(&PartKey) -> Option<&'a Assessment>,
+    target: &PartKey,
+    history: &dyn Fn(&PartKey) -> Vec<MaterializationRecord>,
+) -> Vec<String> {
     let mut lines = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    explain_into(&by_key, target, history, &mut lines, &mut seen, 0);
+    explain_into(lookup, target, history, &mut lines, &mut seen, 0);
     lines
 }
 
-fn explain_into(
-    by_key: &HashMap<PartKey, &Assessment>,
+fn explain_into<'a>(
+    by_key: &dyn Fn(&PartKey) -> Option<&'a Assessment>,
     key: &PartKey,
     history: &dyn Fn(&PartKey) -> Vec<MaterializationRecord>,
     lines: &mut Vec<String>,
@@ -495,7 +506,7 @@ fn explain_into(
     }
     let indent = "  ".repeat(depth);
     let label = name(&key.0, key.1.as_deref());
-    let Some(assessment) = by_key.get(key) else {
+    let Some(assessment) = by_key(key) else {
         lines.push(format!("{indent}{label}: not assessed"));
         return;
     };

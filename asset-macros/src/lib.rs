@@ -29,14 +29,23 @@ use proc_macro::TokenStream;
 /// `Config`), so do not rename them with `use ... as`. The function stays an
 /// ordinary function you can call in tests.
 ///
-/// Options, comma-separated, in any order:
+/// Options, comma-separated, in any order (the book's Reference page has
+/// them all with examples; a test keeps it complete):
 ///
 /// * `name = "..."`: the asset key (default: the function's name);
 /// * `code_version = "..."`: the code version (default: a hash of the
 ///   function's tokens, so editing the body marks the asset stale);
 /// * `uses = [helper, path::to::helper]`: `#[versioned]` helper functions
 ///   whose versions are part of the code version (see below);
-/// * `partitions = daily("YYYY-MM-DD")`: one partition per day from that day;
+/// * `partitions = ...`: `hourly(..)`, `daily("YYYY-MM-DD")`, `weekly(..)`,
+///   `monthly(..)` (time settings `start`, `end`, `timezone`, `format`,
+///   `end_offset`), `static(["a", "b"])`, `multi(daily(..), static([..]))`
+///   or `dynamic("set")`;
+/// * `retries = N`: retries after a failed attempt (default 0);
+/// * `backoff = exponential(base = "1s", max = "5m")`: the delay before
+///   retry k, min(base x 2^(k-1), max);
+/// * `jitter = full | equal | none`: how the delay is randomized (default
+///   `full`);
 /// * `io = "..."`: the IO manager that stores the value (default `"parquet"`;
 ///   `"json"` stores a serde value as a document instead of a table);
 /// * `contract = path::to::function`: a function returning the

@@ -452,6 +452,13 @@ pub trait Catalog: Send + Sync {
 
     /// Check results recorded by a run, in the order recorded.
     fn run_checks(&self, run_id: &str) -> Result<Vec<CheckResult>, CatalogError>;
+    /// The failed attempts recorded by a run, in the order recorded (a run's
+    /// timeline shows them beside its materializations). The default knows
+    /// none.
+    fn run_failures(&self, run_id: &str) -> Result<Vec<FailureRecord>, CatalogError> {
+        let _ = run_id;
+        Ok(Vec::new())
+    }
 
     /// Replaces every materialization (history, inputs, latest) with
     /// `records`, in one transaction: `catalog rebuild` from the sidecars.

@@ -790,6 +790,16 @@ impl Catalog for SqliteCatalog {
         })
     }
 
+    fn run_failures(&self, run_id: &str) -> Result<Vec<FailureRecord>, CatalogError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "{FAILURE_SELECT} WHERE f.run_id = ?1 ORDER BY f.id"
+            ))?
+            .query_map([run_id], failure_from_row)?
+            .collect()
+        })
+    }
+
     fn run_checks(&self, run_id: &str) -> Result<Vec<CheckResult>, CatalogError> {
         self.read(|conn| {
             conn.prepare_cached(&format!("{CHECK_SELECT} WHERE run_id = ?1 ORDER BY id"))?

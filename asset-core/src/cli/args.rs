@@ -72,6 +72,41 @@ pub enum Command {
     /// Run schedules and automations: a pass every `--interval` until
     /// Ctrl-C or SIGTERM (running steps finish and are recorded).
     Daemon(DaemonArgs),
+    /// Render the assets, partitions, provenance and runs as a browsable
+    /// static site (an mdBook with the guide), built to HTML when the
+    /// `book` feature is on.
+    Book(BookArgs),
+}
+
+/// Arguments of `book`.
+#[derive(Debug, Args)]
+pub struct BookArgs {
+    /// The folder to write the book into (its source in `DIR/src`, the HTML
+    /// in `DIR/book`).
+    #[arg(long, default_value = "lineage-site")]
+    pub out: std::path::PathBuf,
+    /// Assets with a page (same syntax as `materialize --select`).
+    #[arg(long, short, default_value = "*")]
+    pub select: String,
+    /// First partition shown (inclusive; with --to).
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Last partition shown (inclusive; with --from).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Time partitions exist up to this instant (RFC 3339, or YYYY-MM-DD for
+    /// its midnight UTC; default: now). Pin it for byte-identical sites.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Partitions whose latest materialization each asset page lists.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub latest: u32,
+    /// Runs with a page (the newest).
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Write the source folder only; do not build it to HTML.
+    #[arg(long)]
+    pub no_build: bool,
 }
 
 /// Arguments of `schedules`.
@@ -178,6 +213,10 @@ pub enum LineageFormat {
     Tree,
     /// JSON.
     Json,
+    /// A Graphviz DOT digraph (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub Markdown and mdBook with mermaid).
+    Mermaid,
 }
 
 /// Arguments of `history`.

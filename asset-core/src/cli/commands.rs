@@ -11,7 +11,7 @@ use crate::catalog::{self, SqliteCatalog};
 use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
-use crate::cli::{daemon, dlq, partitions, read_only, rebuild, tags};
+use crate::cli::{book, daemon, dlq, partitions, read_only, rebuild, tags};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -88,6 +88,17 @@ pub(super) fn run(
             let root = StorageRoot::parse(&cli.root)?;
             let path = catalog_path(&root, cli.catalog.as_deref());
             rebuild::rebuild(&root, &path)
+        }
+        Command::Book(args) => {
+            let (root, catalog) = reading()?;
+            let io = io_managers(&root, &extra_io, None)?;
+            book::book(
+                &graph,
+                catalog.get(),
+                &config()?,
+                &io,
+                args,
+            )
         }
         Command::Partitions(args) if args.action.is_some() => {
             partitions::run(&graph, Some(open_catalog()?.1.as_ref()), args)

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::catalog::{Catalog, MaterializationRecord};
 use crate::cli::args::{HistoryArgs, LineageArgs, LineageFormat, StatusArgs, WhyArgs};
+use crate::cli::lineage_graph;
 use crate::cli::table::render;
 use crate::config::ConfigFile;
 use crate::error::Error;
@@ -22,7 +23,7 @@ fn catalog_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// The selected assets plus everything upstream of them, in topological order.
-fn with_upstream(graph: &AssetGraph, selected: &[usize]) -> Vec<usize> {
+pub(crate) fn with_upstream(graph: &AssetGraph, selected: &[usize]) -> Vec<usize> {
     let mut keep = vec![false; graph.len()];
     let mut stack: Vec<usize> = selected.to_vec();
     while let Some(i) = stack.pop() {
@@ -40,7 +41,7 @@ fn with_upstream(graph: &AssetGraph, selected: &[usize]) -> Vec<usize> {
 
 /// Which partitions a command looks at, and how closely.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Partitions<'a> {
+pub(crate) struct Partitions<'a> {
     /// Exactly this one.
     pub one: Option<&'a str>,
     /// From this one on (inclusive).
@@ -145,6 +146,46 @@ fn assess_each(
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,
+    each: impl FnMut(Assessment),
+) -> Result<(), Error> {
+    let latest = latest_with_upstream(graph, catalog, selected)?;
+    let now = chrono::Utc::now();
+    assess_each_with_latest(
+        graph, catalog, config, selected, partitions, &latest, now, each,
+    )
+}
+
+/// The latest materializations of the selected assets and everything
+/// upstream of them, as [`assess_each_with_latest`] needs them.
+pub(crate) fn latest_with_upstream(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    selected: &[usize],
+) -> Result<Vec<MaterializationRecord>, Error> {
+    let assets = with_upstream(graph, selected);
+    let keys: Vec<&str> = assets
+        .iter()
+        .map(|&i| graph.asset(i).key.as_str())
+        .collect();
+    catalog
+        .latest_for_assets(&keys, None)
+        .map_err(catalog_error)
+}
+
+/// [`assess_each`] over latest records already read
+/// ([`latest_with_upstream`]), for callers that show the records too (the
+/// site): each assessment of a selected asset goes to `each`, asset by
+/// asset in topological order, partitions oldest first. Time partitions
+/// exist up to `now`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assess_each_with_latest(
+    graph: &AssetGraph,
+    catalog: &dyn Catalog,
+    config: &ConfigFile,
+    selected: &[usize],
+    partitions: Partitions<'_>,
+    latest: &[MaterializationRecord],
+    now: chrono::DateTime<chrono::Utc>,
     mut each: impl FnMut(Assessment),
 ) -> Result<(), Error> {
     let Store { graph, catalog, io } = store;
@@ -153,16 +194,13 @@ fn assess_each(
         .iter()
         .map(|&i| graph.asset(i).key.as_str())
         .collect();
-    let latest = catalog
-        .latest_for_assets(&keys, None)
-        .map_err(catalog_error)?;
     let failed: HashMap<PartKey, String> = catalog
         .failed_for_assets(&keys, None)
         .map_err(catalog_error)?
         .into_iter()
         .map(|f| ((f.asset, f.partition), f.error))
         .collect();
-    let space = key_space(graph, catalog, &assets, chrono::Utc::now())?;
+    let space = key_space(graph, catalog, &assets, now)?;
     let steps = steps_for(graph, &assets, partitions, &space)?;
     let config_hashes: HashMap<String, String> = assets
         .iter()
@@ -180,7 +218,7 @@ fn assess_each(
         graph,
         &steps,
         &Inputs {
-            latest: &latest,
+            latest,
             failed: &failed,
             config_hashes: &config_hashes,
             space: &space,
@@ -444,6 +482,8 @@ pub(super) fn lineage(
             serde_json::to_string_pretty(&tree).map_err(catalog_error)?
         ),
         LineageFormat::Tree => print!("{}", render_tree(&tree)),
+        LineageFormat::Dot => print!("{}", lineage_graph::dot(graph, &tree)),
+        LineageFormat::Mermaid => print!("{}", lineage_graph::mermaid(graph, &tree)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,10 +17,12 @@
 //! | 130 | interrupted with Ctrl-C |
 
 mod args;
+mod book;
 mod commands;
 mod daemon;
 mod dlq;
-mod inspect;
+pub(crate) mod inspect;
+mod lineage_graph;
 mod partitions;
 mod progress;
 mod read_only;

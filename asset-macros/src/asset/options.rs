@@ -504,6 +504,26 @@ mod tests {
     use super::*;
     use quote::quote;
 
+    /// The book's reference page, which must document every option.
+    const REFERENCE: &str = include_str!("../../../book/src/reference.md");
+
+    #[test]
+    fn every_option_is_in_the_reference() {
+        for option in OPTIONS {
+            assert!(
+                REFERENCE.contains(&format!("| `{}` |", option.name)),
+                "option `{}` is missing from book/src/reference.md",
+                option.name
+            );
+        }
+        for kind in crate::asset::partitions::KINDS.split(", ") {
+            assert!(
+                REFERENCE.contains(&format!("| `{kind}` |")),
+                "partitions `{kind}` is missing from book/src/reference.md"
+            );
+        }
+    }
+
     fn parse_ok(args: TokenStream) -> AssetOptions {
         let mut errors = Errors::default();
         let options = parse(args, &mut errors);

@@ -26,7 +26,7 @@ use syn::{Ident, LitInt, LitStr, Token};
 use crate::asset::day;
 
 /// The kinds of partitions, for messages.
-const KINDS: &str = "hourly, daily, weekly, monthly, static, multi, dynamic";
+pub(crate) const KINDS: &str = "hourly, daily, weekly, monthly, static, multi, dynamic";
 
 /// The settings a time-window definition takes after its start.
 const TIME_SETTINGS: &str = "start, end, timezone, format, end_offset, week_starts";

@@ -1,5 +1,6 @@
 //! A pipeline binary for CLI tests: the fixture graph selected by
-//! `FIXTURE_GRAPH` (`diamond`, default, `history`, `monthly`, or `layered:LAYERS:WIDTH`), steered by
+//! `FIXTURE_GRAPH` (`diamond`, default, `history`, `monthly`, `layered:LAYERS:WIDTH`, or
+//! `recommender` for the example pipeline), steered by
 //! the `FIXTURE_*` variables of [`Behaviour::from_env`].
 //!
 //! `FIXTURE_SCHEDULE=joined=0 6 * * *` (`;`-separated) gives assets a
@@ -27,6 +28,11 @@ fn main() -> ExitCode {
         ["diamond"] => fixtures::diamond(&behaviour),
         ["history"] => fixtures::history(&behaviour),
         ["monthly"] => fixtures::monthly(&behaviour),
+        ["recommender"] => {
+            // The example pipeline, as its own binary runs it.
+            examples::recommender::link();
+            return App::new().run();
+        }
         _ => return usage(&graph),
     };
     // `FIXTURE_SCHEDULE=asset=cron;asset=cron` schedules assets.
@@ -70,7 +76,7 @@ fn main() -> ExitCode {
 
 fn usage(graph: &str) -> ExitCode {
     eprintln!(
-        "error: FIXTURE_GRAPH {graph:?} is not `diamond`, `history`, `monthly` or `layered:LAYERS:WIDTH`"
+        "error: FIXTURE_GRAPH {graph:?} is not `diamond`, `history`, `monthly`, `recommender` or `layered:LAYERS:WIDTH`"
     );
     ExitCode::from(2)
 }
