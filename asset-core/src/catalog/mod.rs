@@ -452,6 +452,18 @@ pub trait Catalog: Send + Sync {
 
     /// Check results recorded by a run, in the order recorded.
     fn run_checks(&self, run_id: &str) -> Result<Vec<CheckResult>, CatalogError>;
+    /// The first `limit` materializations recorded by a run, in the order
+    /// recorded: a run's page shows a bounded timeline of a backfill of any
+    /// size. The default reads them all and keeps the first `limit`.
+    fn run_materializations_first(
+        &self,
+        run_id: &str,
+        limit: usize,
+    ) -> Result<Vec<MaterializationRecord>, CatalogError> {
+        let mut all = self.run_materializations(run_id)?;
+        all.truncate(limit);
+        Ok(all)
+    }
     /// The failed attempts recorded by a run, in the order recorded (a run's
     /// timeline shows them beside its materializations). The default knows
     /// none.

@@ -790,6 +790,22 @@ impl Catalog for SqliteCatalog {
         })
     }
 
+    fn run_materializations_first(
+        &self,
+        run_id: &str,
+        limit: usize,
+    ) -> Result<Vec<MaterializationRecord>, CatalogError> {
+        self.read(|conn| {
+            let mut records = Records::new(conn);
+            conn.prepare_cached(&format!(
+                "{MAT_SELECT} WHERE m.run_id = ?1 ORDER BY m.id LIMIT ?2"
+            ))?
+            .query(params![run_id, sql_limit(limit)])?
+            .and_then(|row| records.decode(row))
+            .collect()
+        })
+    }
+
     fn run_failures(&self, run_id: &str) -> Result<Vec<FailureRecord>, CatalogError> {
         self.read(|conn| {
             conn.prepare_cached(&format!(

@@ -450,12 +450,17 @@ pub fn seconds_between(start: &str, end: &str) -> f64 {
     }
 }
 
-/// The newest `limit` runs with their steps.
+/// Steps of a run read for its page (a year's backfill has hundreds of
+/// thousands; its page shows the first ones and says so).
+pub const STEPS_PER_RUN: usize = 2_000;
+
+/// The newest `limit` runs with their steps (at most [`STEPS_PER_RUN`]
+/// materializations each).
 fn runs(catalog: &dyn Catalog, limit: usize) -> Result<Vec<RunView>, Error> {
     let mut out = Vec::new();
     for info in catalog.runs(limit).map_err(catalog_error)? {
         let mut steps: Vec<Step> = catalog
-            .run_materializations(&info.run_id)
+            .run_materializations_first(&info.run_id, STEPS_PER_RUN)
             .map_err(catalog_error)?
             .into_iter()
             .map(|r| Step {

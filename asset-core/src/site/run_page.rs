@@ -75,6 +75,13 @@ pub fn page(run: &RunView) -> String {
         page.push_str("Nothing was materialized in this run.\n");
         return page;
     }
+    if run.steps.len() - failed >= crate::site::model::STEPS_PER_RUN {
+        let _ = writeln!(
+            page,
+            "A large run: its first {} materializations are shown (`history` lists the rest).\n",
+            crate::site::model::STEPS_PER_RUN
+        );
+    }
     page.push_str("## Timeline\n\nOne bar per step on the run's clock: bars side by side ran in parallel.\n\n");
     let _ = writeln!(
         page,
