@@ -102,11 +102,15 @@ impl Daemon {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let evaluator = Evaluator::new(materializer.graph());
+        // A per-process counter too: two daemons made in one millisecond
+        // (tests, embedders) must not share a lock holder.
+        static DAEMONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let holder = format!(
-            "daemon-{}@{}-{}",
+            "daemon-{}@{}-{}-{}",
             std::process::id(),
             host_name(),
-            Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            DAEMONS.fetch_add(1, Ordering::Relaxed)
         );
         Self {
             materializer,
