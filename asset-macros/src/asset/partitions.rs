@@ -513,6 +513,21 @@ mod tests {
     }
 
     #[test]
+    fn week_starts_must_be_the_start_dates_weekday() {
+        assert!(parse_str(r#"= weekly("2024-01-03", week_starts = wednesday)"#).is_ok());
+        assert_eq!(
+            error(r#"= weekly("2024-01-03", week_starts = monday)"#),
+            r#"weekly partitions start on the weekday of their start date: "2024-01-03" is a wednesday, not a monday"#
+        );
+        assert!(
+            error(r#"= weekly("2024-01-01", week_starts = someday)"#).contains("not a weekday")
+        );
+        assert!(
+            error(r#"= daily("2024-01-01", week_starts = monday)"#).contains("applies to weekly")
+        );
+    }
+
+    #[test]
     fn every_kind_parses() {
         for ok in [
             r#"= daily("2024-01-01")"#,
