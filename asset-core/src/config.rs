@@ -48,6 +48,10 @@ use xxhash_rust::xxh3::Xxh3;
 /// The configuration file's name, at the project root.
 pub const CONFIG_FILE_NAME: &str = "assets.toml";
 
+/// Sections the framework itself reads (alert routing), never an asset's:
+/// not reported as unknown.
+pub const FRAMEWORK_SECTIONS: &[&str] = &[crate::alert::routing::ALERTS_SECTION];
+
 /// The largest configuration file read: 4 MiB, thousands of sections.
 pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
@@ -319,7 +323,7 @@ impl ConfigFile {
     pub fn unknown_sections(&self, readers: &[&str]) -> Vec<ConfigError> {
         self.section_names()
             .into_iter()
-            .filter(|name| !readers.contains(name))
+            .filter(|name| !readers.contains(name) && !FRAMEWORK_SECTIONS.contains(name))
             .map(|name| ConfigError::UnknownSection {
                 path: self.source.path.clone(),
                 line: section_line(&self.source.text, name),
@@ -816,6 +820,18 @@ a = 1
             file("[m]\nlr = 0.5\nn = 1\n[o]\nx = 1\n").hash_for("m"),
             base
         );
+    }
+
+    #[test]
+    fn the_alerts_section_is_not_unknown() {
+        let f = file("[alerts]\nP1 = [\"log\"]\n[other]\nx = 1\n");
+        let found: Vec<String> = f
+            .unknown_sections(&["ranker_model"])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("[other]"), "{found:?}");
     }
 
     #[test]

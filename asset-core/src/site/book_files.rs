@@ -46,6 +46,10 @@ const GUIDE: &[(&str, &[u8])] = &[
         "reliability.md",
         include_bytes!("../../../book/src/reliability.md"),
     ),
+    (
+        "unattended.md",
+        include_bytes!("../../../book/src/unattended.md"),
+    ),
     ("seeing.md", include_bytes!("../../../book/src/seeing.md")),
     ("testing.md", include_bytes!("../../../book/src/testing.md")),
     (
