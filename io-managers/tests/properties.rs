@@ -45,7 +45,7 @@ proptest! {
             let text = path.as_ref();
             prop_assert!(text.starts_with("lake/events/"), "{text}");
             prop_assert!(!climbs(text), "{text}");
-            prop_assert_eq!(location.segments().count(), 1 + key.split('|').count());
+            prop_assert_eq!(location.segments().len(), 1 + key.split('|').count());
         }
     }
 
