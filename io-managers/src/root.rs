@@ -1235,7 +1235,7 @@ mod tests {
         );
         // A partition folder linked out of the root.
         std::fs::create_dir_all(dir.join("events")).expect("mkdir");
-        std::os::unix::fs::symlink(elsewhere.path(), dir.join("events/2024-01-01")).expect("link");
+        std::os::unix::fs::symlink(elsewhere.path(), dir.join("events/partition=2024-01-01")).expect("link");
         let loc = Location::new("events", Some("2024-01-01")).expect("valid");
         assert!(io.store(&loc, &table(1)).await.is_err());
         assert!(io.store_sidecar(&loc, b"{}").await.is_err());

@@ -386,7 +386,7 @@ pub fn gather(
         } else {
             None
         };
-        let location = location_pattern(io, &def.io_manager, &def.key, sample_partition.as_deref());
+        let location = location_pattern(io, def, sample_partition.as_deref());
         assets.push(AssetView {
             index: i,
             health: g.counts.health(),
@@ -409,12 +409,11 @@ pub fn gather(
 /// with the partition key shown as `{partition}`.
 fn location_pattern(
     io: &IoManagers,
-    manager: &str,
-    asset: &str,
+    def: &crate::AssetDef,
     sample: Option<&str>,
 ) -> Option<String> {
-    let io = io.get(manager)?;
-    let location = io_managers::Location::new(asset, sample).ok()?;
+    let io = io.get(&def.io_manager)?;
+    let location = def.location(sample).ok()?;
     let uri = io.uri(&location);
     Some(match sample {
         Some(key) => uri.replace(key, "{partition}"),

@@ -14,10 +14,13 @@ use crate::{AssetDef, PartitionMapping, PartitionsDef};
 
 const EVIL: &str = "Clicks <script>alert(1)</script> and </svg> **bold** [x](javascript:alert(1))";
 
+/// A unit asset: it stores no value, so the hand-written records below
+/// stand for themselves (no file needs to back them).
 fn def(key: &str) -> AssetDef {
     AssetDef::new(key, |_| {
         Box::pin(async { Ok(io_managers::Payload::Nothing) })
     })
+    .with_io_manager("parquet", io_managers::PayloadKind::Nothing)
     .with_partitions(PartitionsDef::daily("2024-01-01").unwrap())
 }
 
