@@ -131,7 +131,7 @@ fn assess(
 /// What an assessment reads: the graph, the catalog's records, and the
 /// stored values they describe.
 #[derive(Clone, Copy)]
-pub(super) struct Store<'a> {
+pub(crate) struct Store<'a> {
     /// The graph as the code defines it now.
     pub graph: &'a AssetGraph,
     /// The records.
@@ -148,11 +148,9 @@ fn assess_each(
     partitions: Partitions<'_>,
     each: impl FnMut(Assessment),
 ) -> Result<(), Error> {
-    let latest = latest_with_upstream(graph, catalog, selected)?;
+    let latest = latest_with_upstream(store.graph, store.catalog, selected)?;
     let now = chrono::Utc::now();
-    assess_each_with_latest(
-        graph, catalog, config, selected, partitions, &latest, now, each,
-    )
+    assess_each_with_latest(store, config, selected, partitions, &latest, now, each)
 }
 
 /// The latest materializations of the selected assets and everything
@@ -179,8 +177,7 @@ pub(crate) fn latest_with_upstream(
 /// exist up to `now`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn assess_each_with_latest(
-    graph: &AssetGraph,
-    catalog: &dyn Catalog,
+    store: Store<'_>,
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,

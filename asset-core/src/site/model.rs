@@ -247,8 +247,7 @@ pub fn gather(
     // the many and explain nothing.
     let mut not_fresh_index: HashMap<PartKey, Assessment> = HashMap::new();
     inspect::assess_each_with_latest(
-        graph,
-        catalog,
+        inspect::Store { graph, catalog, io },
         config,
         &selected,
         partitions,
