@@ -9,6 +9,7 @@
 //! and the open set lives in the catalog, so a restart neither repeats nor
 //! forgets one.
 
+pub mod deliver;
 pub mod routing;
 pub mod severity;
 
@@ -16,6 +17,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use deliver::{Deliverer, Undelivered};
 pub use routing::{AlertRoutes, Sink};
 pub use severity::Severity;
 

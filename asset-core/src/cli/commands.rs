@@ -92,13 +92,7 @@ pub(super) fn run(
         Command::Book(args) => {
             let (root, catalog) = reading()?;
             let io = io_managers(&root, &extra_io, None)?;
-            book::book(
-                &graph,
-                catalog.get(),
-                &config()?,
-                &io,
-                args,
-            )
+            book::book(&graph, catalog.get(), &config()?, &io, args)
         }
         Command::Partitions(args) if args.action.is_some() => {
             partitions::run(&graph, Some(open_catalog()?.1.as_ref()), args)
