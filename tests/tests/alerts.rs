@@ -302,3 +302,143 @@ fn bad_routing_exits_2_naming_file_and_line_before_anything_runs() {
         }
     }
 }
+
+/// The causes of the audit's refusals, through a real run: a blocking
+/// contract failure and a dead-letter share over its threshold.
+#[test]
+fn blocking_checks_and_dead_letter_shares_have_their_own_cause() {
+    use asset_core::alert::{AlertKind, Cause, Severity, alerts_from_run};
+    use asset_core::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+    use asset_core::arrow_schema::DataType;
+    use asset_core::catalog::UnattendedStore;
+    use asset_core::io::{Payload, TableData};
+    use asset_core::prelude::*;
+    use asset_core::testing::TestPipeline;
+    use asset_core::{AssetDef, PartitionsDef};
+
+    fn table(ids: &[Option<i64>], amounts: &[f64]) -> TableData {
+        TableData::from(
+            RecordBatch::try_from_iter([
+                (
+                    "user_id",
+                    Arc::new(Int64Array::from(ids.to_vec())) as ArrayRef,
+                ),
+                (
+                    "amount",
+                    Arc::new(Float64Array::from(amounts.to_vec())) as ArrayRef,
+                ),
+            ])
+            .expect("valid batch"),
+        )
+    }
+    let value = Arc::new(Mutex::new(table(&[Some(1), Some(2)], &[1.0, 2.0])));
+    let source = value.clone();
+    let contract = DataContract::new()
+        .column("user_id", DataType::Int64)
+        .column("amount", DataType::Float64)
+        .reject_rows("negative", "amount is negative", |batch| {
+            let amounts = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or("amount is not float64")?;
+            Ok(amounts.iter().map(|a| a.map(|a| a < 0.0)).collect())
+        })
+        .max_rejected(0.25);
+    let def = AssetDef::new("events", move |_| {
+        let value = source.lock().expect("not poisoned").clone();
+        Box::pin(async move { Ok(Payload::Table(value)) })
+    })
+    .with_partitions(PartitionsDef::daily("2024-01-01").expect("valid start"))
+    .with_contract(contract)
+    .with_severity(Severity::P1);
+    let p = TestPipeline::from_assets(vec![def]).expect("valid graph");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = UnattendedStore::open(dir.path().join("alerts.sqlite")).expect("store");
+    let graph = p.materializer().graph();
+    let run = || {
+        p.run(asset_core::materialize::MaterializeOptions {
+            selection: asset_core::graph::Selection::parse("events").expect("valid"),
+            partition: Some(DAY.into()),
+            force: true,
+            ..Default::default()
+        })
+        .expect("runs")
+    };
+    let raise =
+        |report| alerts_from_run(graph, &store, &report, chrono::Utc::now()).expect("store");
+
+    *value.lock().expect("not poisoned") = table(&[Some(1), None], &[1.0, 2.0]);
+    let alerts = raise(run());
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].cause, Cause::BlockingCheckFailed);
+    assert_eq!(alerts[0].severity, Severity::P1);
+    assert!(
+        alerts[0].why.starts_with("contract of events [2024-01-02]"),
+        "{}",
+        alerts[0].why
+    );
+
+    *value.lock().expect("not poisoned") = table(
+        &[Some(1), Some(2), Some(3), Some(4)],
+        &[1.0, -2.0, -3.0, 4.0],
+    );
+    let alerts = raise(run());
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].cause, Cause::DeadLetterShare);
+
+    *value.lock().expect("not poisoned") = table(&[Some(1), Some(2)], &[1.0, 2.0]);
+    let alerts = raise(run());
+    let recovered: Vec<Cause> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Recovered)
+        .map(|a| a.cause)
+        .collect();
+    assert_eq!(
+        recovered,
+        [Cause::BlockingCheckFailed, Cause::DeadLetterShare],
+        "{alerts:?}"
+    );
+}
+
+#[test]
+fn a_daemon_launched_run_sends_its_alert_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hook = Receiver::start(false);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[alerts]\nP2 = [{{ type = \"webhook\", url = \"{}\", retries = 0 }}]\n",
+            hook.url
+        ),
+    );
+    let root = dir.path().join("root");
+    let env = [
+        ("FIXTURE_SCHEDULE", "other=0 6 * * *"),
+        ("FIXTURE_FAIL", "other"),
+    ];
+    let out = fixture(
+        &root,
+        &config,
+        &["daemon", "--once", "--now", "2024-01-03T07:00:00Z"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["asset"], "other");
+    assert_eq!(bodies[0]["partition"], DAY);
+    assert_eq!(bodies[0]["cause"], "retries_exhausted");
+    // The next day's tick fails on another partition: deduplication is per
+    // asset-partition, so that is a new alert.
+    let out = fixture(
+        &root,
+        &config,
+        &["daemon", "--once", "--now", "2024-01-04T07:00:00Z"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["partition"], "2024-01-03");
+}
