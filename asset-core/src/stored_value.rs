@@ -121,7 +121,7 @@ impl<'a> StoredValues<'a> {
         let Some(io) = self.io.get(&def.io_manager) else {
             return unreadable(format!("IO manager {:?} is not registered", def.io_manager));
         };
-        let location = match Location::new(&def.key, record.partition.as_deref()) {
+        let location = match def.location(record.partition.as_deref()) {
             Ok(location) => location,
             Err(e) => return unreadable(e.to_string()),
         };
