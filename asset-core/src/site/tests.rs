@@ -14,10 +14,13 @@ use crate::{AssetDef, PartitionMapping, PartitionsDef};
 
 const EVIL: &str = "Clicks <script>alert(1)</script> and </svg> **bold** [x](javascript:alert(1))";
 
+/// The catalog below has records and no stored values: the assets store
+/// nothing, so the site judges them by their records alone.
 fn def(key: &str) -> AssetDef {
     AssetDef::new(key, |_| {
         Box::pin(async { Ok(io_managers::Payload::Nothing) })
     })
+    .with_io_manager("parquet", io_managers::PayloadKind::Nothing)
     .with_partitions(PartitionsDef::daily("2024-01-01").unwrap())
 }
 
