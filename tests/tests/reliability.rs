@@ -495,7 +495,12 @@ fn the_hint_for_a_month_missing_its_days_runs_as_printed() {
     ]);
     assert_code(&out, 1);
     let stderr = text(&out.stderr);
-    let commands = suggested_commands(&stderr);
+    // The step's error line; the alert's log line repeats the same why.
+    let error_line = stderr
+        .lines()
+        .find(|l| l.contains("ERROR"))
+        .unwrap_or_default();
+    let commands = suggested_commands(error_line);
     assert_eq!(
         commands,
         [

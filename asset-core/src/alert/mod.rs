@@ -3,12 +3,13 @@
 //! without slowing a run ([`deliver`]).
 //!
 //! Alerts are worked out after the fact, from a run's report and the
-//! catalog ([`from_run`]) and from the SLA deadlines ([`crate::freshness`]),
-//! never from inside a step. Each (asset-partition, cause) is open at most
+//! catalog ([`from_run`]), never from inside a step. Each (asset-partition, cause) is open at most
 //! once: an alert is sent when it opens, a recovery notice when it closes,
 //! and the open set lives in the catalog, so a restart neither repeats nor
 //! forgets one.
 
+pub mod deliver;
+pub mod from_run;
 pub mod routing;
 pub mod severity;
 
@@ -16,6 +17,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use deliver::{Deliverer, Undelivered};
+pub use from_run::alerts_from_run;
 pub use routing::{AlertRoutes, Sink};
 pub use severity::Severity;
 

@@ -11,7 +11,7 @@ use crate::catalog::{self, SqliteCatalog};
 use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
-use crate::cli::{book, daemon, dlq, partitions, read_only, rebuild, tags};
+use crate::cli::{alerts, book, daemon, dlq, partitions, read_only, rebuild, tags};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -92,13 +92,7 @@ pub(super) fn run(
         Command::Book(args) => {
             let (root, catalog) = reading()?;
             let io = io_managers(&root, &extra_io, None)?;
-            book::book(
-                &graph,
-                catalog.get(),
-                &config()?,
-                &io,
-                args,
-            )
+            book::book(&graph, catalog.get(), &config()?, &io, args)
         }
         Command::Partitions(args) if args.action.is_some() => {
             partitions::run(&graph, Some(open_catalog()?.1.as_ref()), args)
@@ -124,14 +118,16 @@ pub(super) fn run(
         }
         Command::Daemon(args) => {
             let settings = daemon::settings(args)?;
-            // The daemon routes alerts: it reads the file whatever the assets take.
+            // The daemon routes alerts: it reads the file whatever the assets
+            // take, and a broken `[alerts]` is refused before anything runs.
             let config = ConfigFile::load_given(&cli.config)?;
+            let deliverer = alerts::start(&cli.config)?;
             let (root, catalog) = open_catalog()?;
             let path = catalog_path(&root, cli.catalog.as_deref());
             let materializer = Materializer::new(graph, io_managers(&root, &extra_io, None)?)
                 .with_config(config)
                 .with_catalog(catalog);
-            daemon::run(materializer, &path, settings)
+            daemon::run(materializer, &path, settings, deliverer)
         }
         Command::Materialize(args) => {
             if let Some(tag) = &args.tag {
@@ -141,6 +137,8 @@ pub(super) fn run(
             let path = catalog_path(&root, cli.catalog.as_deref());
             let options = materialize_options(args)?;
             let config = config()?;
+            // A broken `[alerts]` is refused before anything runs.
+            let deliverer = alerts::start(&cli.config)?;
             // Refuse a bad selection, range or key before creating anything:
             // plan against the catalog only if it already exists.
             let mut materializer =
@@ -155,7 +153,7 @@ pub(super) fn run(
                 .with_io_managers(io)
                 .with_catalog(catalog)
                 .with_tag(args.tag.as_deref());
-            materialize(materializer, options, cli.quiet)
+            materialize(materializer, options, cli.quiet, &path, deliverer)
         }
     }
 }
@@ -213,6 +211,8 @@ fn materialize(
     materializer: Materializer,
     mut options: MaterializeOptions,
     quiet: bool,
+    catalog: &Path,
+    deliverer: crate::alert::Deliverer,
 ) -> Result<ExitCode, Error> {
     // Plan first: usage errors surface before a runtime or a bar exists.
     let plan = materializer.plan(&options)?;
@@ -251,6 +251,8 @@ fn materialize(
     } else {
         println!("{}", report.summary_table());
     }
+    alerts::raise(materializer.graph(), catalog, &report, &deliverer);
+    alerts::finish(deliverer);
     Ok(if cancel.load(std::sync::atomic::Ordering::Relaxed) {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if report.succeeded() {

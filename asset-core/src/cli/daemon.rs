@@ -71,6 +71,7 @@ pub(super) fn run(
     materializer: Materializer,
     catalog: &Path,
     settings: Settings,
+    deliverer: crate::alert::Deliverer,
 ) -> Result<ExitCode, Error> {
     let store =
         Arc::new(UnattendedStore::open(catalog).map_err(|e| Error::Catalog(e.to_string()))?);
@@ -78,7 +79,7 @@ pub(super) fn run(
         Some(now) => Arc::new(ManualClock::at(now)),
         None => Arc::new(SystemClock),
     };
-    let mut daemon = Daemon::new(materializer, store, clock);
+    let mut daemon = Daemon::new(materializer, store, clock).with_alerts(deliverer);
     if let Some(jobs) = settings.jobs {
         daemon = daemon.with_jobs(jobs);
     }
@@ -95,7 +96,7 @@ pub(super) fn run(
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     let cancel = Arc::new(AtomicBool::new(false));
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let flag = cancel.clone();
         tokio::spawn(async move {
             wait_for_shutdown_signal().await;
@@ -121,7 +122,15 @@ pub(super) fn run(
             daemon.run_until(settings.interval, cancel.clone()).await?;
             Ok(ExitCode::SUCCESS)
         }
-    })
+    });
+    let undelivered = daemon.finish_alerts();
+    if !undelivered.is_empty() {
+        tracing::warn!(
+            "{} alert deliveries failed (see the `alert undelivered` lines above)",
+            undelivered.len()
+        );
+    }
+    outcome
 }
 
 /// Ctrl-C, or SIGTERM on Unix (what systemd and Kubernetes send).

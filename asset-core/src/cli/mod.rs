@@ -16,6 +16,7 @@
 //! | 3 | an environment or storage fault: the catalog is corrupt or unreadable, a file cannot be read or written outside a step |
 //! | 130 | interrupted with Ctrl-C |
 
+mod alerts;
 mod args;
 mod book;
 mod commands;

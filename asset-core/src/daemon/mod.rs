@@ -91,6 +91,7 @@ pub struct Daemon {
     holder: String,
     evaluator: Evaluator,
     jobs: usize,
+    alerts: Option<crate::alert::Deliverer>,
 }
 
 impl Daemon {
@@ -119,7 +120,24 @@ impl Daemon {
             holder,
             evaluator,
             jobs: num_cpus::get().max(1),
+            alerts: None,
         }
+    }
+
+    /// Sends the alerts of every launched run through `deliverer`
+    /// (deduplicated in the daemon's catalog).
+    pub fn with_alerts(mut self, deliverer: crate::alert::Deliverer) -> Self {
+        self.alerts = Some(deliverer);
+        self
+    }
+
+    /// Stops sending alerts: waits up to the sinks' timeouts for the queued
+    /// ones and returns those that could not be delivered (each logged).
+    pub fn finish_alerts(&mut self) -> Vec<crate::alert::Undelivered> {
+        self.alerts.take().map_or_else(Vec::new, |deliverer| {
+            let wait = deliverer.default_wait();
+            deliverer.finish(wait)
+        })
     }
 
     /// Runs at most `jobs` steps at once in each run.
@@ -316,6 +334,18 @@ impl Daemon {
             }
             Err(e) => (LaunchStatus::Failed, None, Some(e.to_string())),
         };
+        if let (Some(deliverer), Some(report)) = (&self.alerts, &report) {
+            // Alert bookkeeping never fails a launch: it is logged.
+            match crate::alert::alerts_from_run(
+                self.materializer.graph(),
+                &self.store,
+                report,
+                self.clock.now(),
+            ) {
+                Ok(alerts) => alerts.into_iter().for_each(|a| deliverer.send(a)),
+                Err(e) => tracing::error!("cannot record the alerts of run {}: {e}", report.run_id),
+            }
+        }
         if status == LaunchStatus::Failed {
             tracing::warn!(
                 "{}: {} failed: {}",
