@@ -588,13 +588,16 @@ pub trait Catalog: Send + Sync {
     /// it. The tag's entry stays until [`discard_tag`](Catalog::discard_tag).
     /// [`CatalogError::NothingToPromote`] if the tag has no materialization
     /// of it. Copy the files into production first (the catalog must never
-    /// point at a file that is not there).
+    /// point at a file that is not there). `bytes`, when given, is the size
+    /// of the production copy (it differs from the tagged file's when the
+    /// record travels inside the value, as a Parquet footer).
     fn promote(
         &self,
         tag: &str,
         asset: &str,
         partition: Option<&str>,
         production_uri: &str,
+        bytes: Option<u64>,
     ) -> Result<MaterializationRecord, CatalogError>;
 
     /// Removes every latest entry (materialized or failed) of namespace

@@ -203,6 +203,7 @@ enum Op {
         asset: String,
         partition: Option<String>,
         uri: String,
+        bytes: Option<u64>,
     },
     DiscardTag {
         tag: String,
@@ -1030,6 +1031,7 @@ impl Catalog for SqliteCatalog {
         asset: &str,
         partition: Option<&str>,
         production_uri: &str,
+        bytes: Option<u64>,
     ) -> Result<MaterializationRecord, CatalogError> {
         self.validate_key(
             || format!("the promotion of {asset} from tag {tag:?}"),
@@ -1042,6 +1044,7 @@ impl Catalog for SqliteCatalog {
             asset: asset.to_owned(),
             partition: partition.map(str::to_owned),
             uri: production_uri.to_owned(),
+            bytes,
         };
         self.ask(op, |reply| match reply {
             Reply::Promoted(record) => Some(*record),
@@ -1480,6 +1483,7 @@ fn apply(
             asset,
             partition,
             uri,
+            bytes,
         } => {
             let Some(tagged) = read_one_latest(conn, asset, partition.as_deref(), Some(tag))?
             else {
@@ -1490,7 +1494,10 @@ fn apply(
                     partition: partition.clone(),
                 }));
             };
-            let record = promoted_record(&tagged, uri);
+            let mut record = promoted_record(&tagged, uri);
+            if let Some(bytes) = bytes {
+                record.bytes = *bytes;
+            }
             insert_materialization(conn, &record, schema_ids)?;
             return Ok(Reply::Promoted(Box::new(record)));
         }

@@ -1347,7 +1347,7 @@ fn promoting_makes_the_tagged_latest_the_production_latest() {
     catalog.record_materialization(&tagged).unwrap();
 
     let uri = "file:///data/a/2024-01-01/data.parquet";
-    let promoted = catalog.promote("bf", "a", day, uri).unwrap();
+    let promoted = catalog.promote("bf", "a", day, uri, None).unwrap();
     assert_eq!(promoted, promoted_record(&tagged, uri));
     assert_eq!(promoted.tag, None);
     assert_eq!(promoted.promoted_from.as_deref(), Some("bf"));
@@ -1375,7 +1375,7 @@ fn promoting_what_a_tag_lacks_is_refused_naming_tag_and_asset() {
     let before = record("a", Some("2024-01-01"), None, "dv", vec![]);
     catalog.record_materialization(&before).unwrap();
     let err = catalog
-        .promote("bf", "a", Some("2024-01-01"), "file:///x")
+        .promote("bf", "a", Some("2024-01-01"), "file:///x", None)
         .unwrap_err();
     assert!(
         matches!(err, CatalogError::NothingToPromote { .. }),
@@ -1388,7 +1388,7 @@ fn promoting_what_a_tag_lacks_is_refused_naming_tag_and_asset() {
         catalog.latest("a", Some("2024-01-01"), None).unwrap(),
         Some(before)
     );
-    assert!(catalog.promote("", "a", None, "file:///x").is_err());
+    assert!(catalog.promote("", "a", None, "file:///x", None).is_err());
 }
 
 #[test]
@@ -1514,7 +1514,7 @@ fn a_version_one_catalog_is_migrated_and_keeps_its_records() {
     tagged.tag = Some("bf".into());
     catalog.record_materialization(&tagged).unwrap();
     let promoted = catalog
-        .promote("bf", "a", Some("2024-01-01"), "file:///p")
+        .promote("bf", "a", Some("2024-01-01"), "file:///p", None)
         .unwrap();
     assert_eq!(from_columns(&path, "a").last(), Some(&promoted));
     catalog.close().unwrap();

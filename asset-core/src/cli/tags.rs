@@ -113,6 +113,7 @@ pub(super) fn promote(
                 &tagged.asset,
                 tagged.partition.as_deref(),
                 &receipt.uri,
+                Some(receipt.bytes),
             )
             .map_err(catalog_error)?;
         promoted += 1;
