@@ -259,6 +259,17 @@ pub struct Dependency {
 }
 
 impl Dependency {
+    /// The parameter as `list`, the site and the docs show it: the upstream's
+    /// key, or its mapping as written (`Window<item_features, 7>`).
+    pub fn as_written(&self) -> String {
+        match self.mapping {
+            PartitionMapping::Identity => self.asset.clone(),
+            mapping => mapping
+                .to_string()
+                .replacen("<T", &format!("<{}", self.asset), 1),
+        }
+    }
+
     /// Reads `asset` through `mapping`, expecting no particular columns.
     pub fn new(asset: impl Into<String>, mapping: PartitionMapping) -> Self {
         Self {

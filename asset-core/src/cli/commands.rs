@@ -281,16 +281,7 @@ fn list(graph: &AssetGraph) -> String {
     for def in graph.registry().assets() {
         // A mapping other than the same partition is shown as written:
         // `Window<item_features, 7>`.
-        let deps: Vec<String> = def
-            .dependencies
-            .iter()
-            .map(|d| match d.mapping {
-                crate::PartitionMapping::Identity => d.asset.clone(),
-                mapping => mapping
-                    .to_string()
-                    .replacen("<T", &format!("<{}", d.asset), 1),
-            })
-            .collect();
+        let deps: Vec<String> = def.dependencies.iter().map(|d| d.as_written()).collect();
         rows.push(vec![
             def.key.clone(),
             def.partitions.describe(),

@@ -23,16 +23,7 @@ const DIR: &str = "assets";
 /// The signature as the graph reads it: `evaluation(ranker_model, Window<item_features, 7>)`.
 pub fn signature(graph: &AssetGraph, i: usize) -> String {
     let def = graph.asset(i);
-    let mut params: Vec<String> = def
-        .dependencies
-        .iter()
-        .map(|d| match d.mapping {
-            crate::PartitionMapping::Identity => d.asset.clone(),
-            mapping => mapping
-                .to_string()
-                .replacen("<T", &format!("<{}", d.asset), 1),
-        })
-        .collect();
+    let mut params: Vec<String> = def.dependencies.iter().map(|d| d.as_written()).collect();
     if def.takes_config {
         params.push("Config".into());
     }
