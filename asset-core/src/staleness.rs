@@ -511,7 +511,11 @@ fn explain_into<'a>(
         return;
     };
     if assessment.reasons.is_empty() {
-        lines.push(format!("{indent}{label} is fresh"));
+        if depth > 0 {
+            lines.push(format!("{indent}{label} is fresh"));
+        } else {
+            explain_fresh(&label, history(key).first(), lines);
+        }
         return;
     }
     lines.push(format!("{indent}{label} is {}:", assessment.state.name()));
@@ -540,6 +544,41 @@ fn explain_into<'a>(
             }
             other => lines.push(format!("{indent}- {other}")),
         }
+    }
+}
+
+/// Why the asked-for asset-partition is fresh: its latest materialization,
+/// and the inputs it was built from, which are still their latest versions.
+fn explain_fresh(label: &str, latest: Option<&MaterializationRecord>, lines: &mut Vec<String>) {
+    let Some(record) = latest else {
+        lines.push(format!("{label} is fresh"));
+        return;
+    };
+    lines.push(format!("{label} is fresh:"));
+    let config = record
+        .config_hash
+        .as_deref()
+        .map_or_else(String::new, |c| format!(", config {}", short(c)));
+    lines.push(format!(
+        "- materialized at {} by run {}: code {}, data {}{config}",
+        record.finished_at,
+        record.run_id,
+        short(&record.code_version),
+        short(&record.data_version),
+    ));
+    lines.push("- its code version and configuration are the current ones".into());
+    if record.inputs.is_empty() {
+        lines.push("- it reads no other asset".into());
+    } else {
+        let inputs: Vec<String> = record
+            .inputs
+            .iter()
+            .map(|i| format!("{} data {}", input_name(i), short(&i.data_version)))
+            .collect();
+        lines.push(format!(
+            "- built from {}: each still the latest version",
+            inputs.join(", ")
+        ));
     }
 }
 
@@ -817,6 +856,37 @@ mod tests {
         assert_eq!(
             lines[1],
             "- sessions 2024-01-02 has a new data version (a1f30000 -> 9c2e0000) because sessions' code changed (s0 -> s1)"
+        );
+    }
+
+    #[test]
+    fn why_of_a_fresh_partition_says_what_it_was_built_from() {
+        let mut l = latest(vec![
+            record("clicks", "c1", "aaaa1111", &[]),
+            record("sessions", "s1", "bbbb2222", &[("clicks", "aaaa1111")]),
+            record("engagement", "e1", "cccc3333", &[("sessions", "bbbb2222")]),
+        ]);
+        for r in &mut l {
+            r.finished_at = "2024-01-03T06:00:00+00:00".into();
+        }
+        let all = run(&l, &HashMap::new());
+        let latest_of = |k: &PartKey| -> Vec<MaterializationRecord> {
+            l.iter().filter(|r| r.asset == k.0).cloned().collect()
+        };
+        let lines = explain(&all, &("sessions".into(), Some(DAY.into())), &latest_of);
+        assert_eq!(
+            lines,
+            [
+                "sessions 2024-01-02 is fresh:",
+                "- materialized at 2024-01-03T06:00:00+00:00 by run r: code s1, data bbbb2222",
+                "- its code version and configuration are the current ones",
+                "- built from clicks 2024-01-02 data aaaa1111: each still the latest version",
+            ]
+        );
+        let source = explain(&all, &("clicks".into(), Some(DAY.into())), &latest_of);
+        assert_eq!(
+            source.last().map(String::as_str),
+            Some("- it reads no other asset")
         );
     }
 }

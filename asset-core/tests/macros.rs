@@ -307,6 +307,11 @@ fn dependencies_follow_parameter_order_and_skip_the_context() {
         [identity("numbers"), identity("doubled")]
     );
     assert_eq!(asset("publish").dependencies, [identity("summary_doc")]);
+    // Each edge knows the parameter's Rust type, for messages in the
+    // user's words (`All<Numbers>`, never `All<T>`).
+    let summary = asset("summary_doc");
+    assert_eq!(summary.dependencies[0].type_name, Some("Numbers"));
+    assert_eq!(summary.dependencies[1].type_as_written(), "Doubled");
 }
 
 #[test]

@@ -103,7 +103,8 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> CheckOptions {
             _ => {
                 let path = meta.path.to_token_stream().to_string().replace(' ', "");
                 Err(meta.error(format!(
-                    "unknown option `{path}`; expected one of: name, severity"
+                    "unknown option `{path}`{}; expected one of: name, severity",
+                    crate::diagnostics::did_you_mean(&path, "name, severity")
                 )))
             }
         }

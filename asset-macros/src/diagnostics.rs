@@ -1,6 +1,30 @@
-//! Collecting spanned errors so one expansion reports all of them together.
+//! Collecting spanned errors so one expansion reports all of them together,
+//! and the "did you mean" hint they share.
 
 use proc_macro2::TokenStream;
+
+/// ` (did you mean `x`?)` for the known name closest to `text` (a typo, a
+/// case slip or a missing letter; Damerau-Levenshtein distance at most 2,
+/// or a match ignoring case), or an empty string when none is close.
+/// `candidates` is a comma-separated list, as the messages print it.
+pub(crate) fn did_you_mean(text: &str, candidates: &str) -> String {
+    let lower = text.to_lowercase();
+    candidates
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && *c != text)
+        .map(|c| {
+            let distance = if c.to_lowercase() == lower {
+                0
+            } else {
+                strsim::damerau_levenshtein(&lower, &c.to_lowercase())
+            };
+            (distance, c)
+        })
+        .filter(|&(d, _)| d <= 2)
+        .min_by_key(|&(d, _)| d)
+        .map_or_else(String::new, |(_, c)| format!(" (did you mean `{c}`?)"))
+}
 
 /// The errors found while expanding one item.
 #[derive(Default)]
@@ -46,5 +70,20 @@ impl Errors {
     /// The messages recorded, for tests.
     pub(crate) fn messages(&self) -> Vec<String> {
         self.errors.iter().map(ToString::to_string).collect()
+    }
+}
+
+#[cfg(test)]
+mod did_you_mean_tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn names_the_closest_candidate_within_two_edits() {
+        let kinds = "hourly, daily, weekly, monthly";
+        assert_eq!(did_you_mean("dialy", kinds), " (did you mean `daily`?)");
+        assert_eq!(did_you_mean("Weekly", kinds), " (did you mean `weekly`?)");
+        assert_eq!(did_you_mean("monthy", kinds), " (did you mean `monthly`?)");
+        assert_eq!(did_you_mean("yearly", kinds), "");
+        assert_eq!(did_you_mean("p1", "P0, P1"), " (did you mean `P1`?)");
     }
 }

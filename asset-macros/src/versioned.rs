@@ -135,7 +135,10 @@ fn parse_options(args: TokenStream, errors: &mut Errors) -> VersionedOptions {
                 _ => {
                     return Err(syn::Error::new(
                         name.span(),
-                        format!("unknown option `{key}`; expected one of: {KNOWN}"),
+                        format!(
+                            "unknown option `{key}`{}; expected one of: {KNOWN}",
+                            crate::diagnostics::did_you_mean(&key, KNOWN)
+                        ),
                     ));
                 }
             }

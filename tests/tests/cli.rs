@@ -295,6 +295,39 @@ fn lineage_shows_the_versions_a_partition_was_built_from() {
 }
 
 #[test]
+fn lineage_expands_a_shared_upstream_once_and_refers_back_to_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path(), &["materialize", "--partition", DAY], &[]);
+    // `source` is upstream of `joined` through `left` and through `right`.
+    for args in [
+        vec!["lineage", "joined", "--upstream"],
+        vec!["lineage", "joined", "--upstream", "--partition", DAY],
+    ] {
+        let out = fixture(dir.path(), &args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let tree = text(&out.stdout);
+        let source: Vec<&str> = tree
+            .lines()
+            .filter(|l| l.trim_start().starts_with("<- source"))
+            .collect();
+        assert_eq!(source.len(), 2, "{tree}");
+        assert!(!source[0].ends_with("(see above)"), "{tree}");
+        assert!(source[1].ends_with("(see above)"), "{tree}");
+    }
+    let out = fixture(
+        dir.path(),
+        &["lineage", "joined", "--upstream", "--format", "json"],
+        &[],
+    );
+    let tree: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let right = &tree["upstream"][1];
+    assert_eq!(right["asset"], "right");
+    assert_eq!(right["upstream"][0]["asset"], "source");
+    assert_eq!(right["upstream"][0]["see_above"], true);
+    assert!(right["upstream"][0].get("upstream").is_none());
+}
+
+#[test]
 fn history_lists_past_materializations_newest_first() {
     let dir = tempfile::tempdir().expect("tempdir");
     fixture(
@@ -442,4 +475,59 @@ fn unreadable_records_are_reported_and_skipped_by_rebuild() {
         )),
         "{stderr}"
     );
+}
+
+/// Run-time assets (factories) carry no compiled-in commit: theirs is the
+/// working directory's, asked of `git` once per run (the `#[asset]`-only
+/// example asks nothing: `examples/tests/spawns_no_process.rs`).
+#[cfg(unix)]
+#[test]
+fn run_time_assets_record_the_working_directorys_commit() {
+    use asset_core::catalog::{Catalog, SqliteCatalog};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin dir");
+    let calls = dir.path().join("git-calls");
+    let spy = bin.join("git");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    std::fs::write(
+        &spy,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\n[ \"$1\" = rev-parse ] && echo {commit}\nexit 0\n",
+            calls.display()
+        ),
+    )
+    .expect("spy script");
+    std::fs::set_permissions(&spy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let root = dir.path().join("data");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"));
+    let out = cmd
+        .arg("--root")
+        .arg(&root)
+        .args(["materialize", "--partition", DAY])
+        .env_remove("ASSETFLOW_ROOT")
+        .env_remove("ASSETFLOW_GIT_COMMIT")
+        .env("PATH", path)
+        .output()
+        .expect("fixture binary runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let asked = std::fs::read_to_string(&calls).expect("git was asked");
+    assert_eq!(
+        asked.lines().filter(|l| l.starts_with("rev-parse")).count(),
+        1,
+        "asked once per run: {asked}"
+    );
+    let catalog = SqliteCatalog::open(root.join("_catalog.sqlite")).expect("catalog");
+    let records = catalog.latest_for_assets(&["joined"], None).expect("query");
+    assert!(!records.is_empty());
+    for record in records {
+        assert_eq!(record.git_commit, commit, "{}", record.asset);
+    }
 }

@@ -256,18 +256,22 @@ pub struct Dependency {
     /// its type fixes them (serde rows): checked against the upstream's
     /// contract when the registry is built, before any data moves.
     pub expected_fields: Option<arrow_schema::Fields>,
+    /// The parameter's Rust type as the user wrote it (`ItemFeatures`), for
+    /// messages; `None` for run-time assets, which name the asset instead.
+    pub type_name: Option<&'static str>,
 }
 
 impl Dependency {
     /// The parameter as `list`, the site and the docs show it: the upstream's
     /// key, or its mapping as written (`Window<item_features, 7>`).
     pub fn as_written(&self) -> String {
-        match self.mapping {
-            PartitionMapping::Identity => self.asset.clone(),
-            mapping => mapping
-                .to_string()
-                .replacen("<T", &format!("<{}", self.asset), 1),
-        }
+        written_as(self.mapping, &self.asset)
+    }
+
+    /// The parameter's type as the user wrote it (`Window<ItemFeatures, 7>`),
+    /// or, for a run-time asset, [`Dependency::as_written`].
+    pub fn type_as_written(&self) -> String {
+        written_as(self.mapping, self.type_name.unwrap_or(&self.asset))
     }
 
     /// Reads `asset` through `mapping`, expecting no particular columns.
@@ -276,13 +280,29 @@ impl Dependency {
             asset: asset.into(),
             mapping,
             expected_fields: None,
+            type_name: None,
         }
+    }
+
+    /// The same edge, declared by a parameter of Rust type `name`.
+    pub fn of_type(mut self, name: &'static str) -> Self {
+        self.type_name = Some(name);
+        self
     }
 
     /// The same edge, decoding the upstream's rows as `fields`.
     pub fn expecting(mut self, fields: arrow_schema::Fields) -> Self {
         self.expected_fields = Some(fields);
         self
+    }
+}
+
+/// `mapping` applied to `name`: `name` itself for the identity mapping,
+/// otherwise the wrapper with `name` for its `T` (`All<Orders>`).
+pub fn written_as(mapping: PartitionMapping, name: &str) -> String {
+    match mapping {
+        PartitionMapping::Identity => name.to_owned(),
+        mapping => mapping.to_string().replacen("<T", &format!("<{name}"), 1),
     }
 }
 

@@ -140,7 +140,10 @@ impl<T: Asset> AssetParam for T {
 /// Records an edge to `T`'s asset read through `mapping`: what every
 /// dependency parameter (`T`, `Window<T, N>`, `Prev<T>`, ...) declares.
 pub(crate) fn declare_dependency<T: Asset>(specs: &mut ParamSpecs, mapping: PartitionMapping) {
-    let dependency = Dependency::new(T::KEY, mapping);
+    // The type's own name, without its module path, as a user wrote it.
+    let full = std::any::type_name::<T>();
+    let name = full.rsplit("::").next().unwrap_or(full);
+    let dependency = Dependency::new(T::KEY, mapping).of_type(name);
     specs.dependencies.push(match T::row_fields() {
         Some(fields) => dependency.expecting(fields),
         None => dependency,

@@ -103,6 +103,37 @@ pub struct RunInfo {
     pub tag: Option<String>,
 }
 
+/// What one run recorded, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Asset-partitions materialized.
+    pub materialized: u64,
+    /// Asset-partitions whose last attempt in the run failed.
+    pub failed: u64,
+    /// Failed attempts, retried or not.
+    pub failed_attempts: u64,
+}
+
+impl RunCounts {
+    /// The counts of a run's materializations and failed attempts.
+    pub fn of(materialized: &[MaterializationRecord], failures: &[FailureRecord]) -> Self {
+        let built: std::collections::HashSet<(&str, Option<&str>, Option<&str>)> = materialized
+            .iter()
+            .map(|m| (m.asset.as_str(), m.partition.as_deref(), m.tag.as_deref()))
+            .collect();
+        let failed: std::collections::HashSet<(&str, Option<&str>, Option<&str>)> = failures
+            .iter()
+            .map(|f| (f.asset.as_str(), f.partition.as_deref(), f.tag.as_deref()))
+            .filter(|key| !built.contains(key))
+            .collect();
+        Self {
+            materialized: materialized.len() as u64,
+            failed: failed.len() as u64,
+            failed_attempts: failures.len() as u64,
+        }
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -339,6 +370,31 @@ pub trait Catalog: Send + Sync {
 
     /// One run, if recorded.
     fn run(&self, run_id: &str) -> Result<Option<RunInfo>, CatalogError>;
+
+    /// The last `limit` runs begun that ended as `status` (every run when
+    /// `None`), newest first: `runs --status failed`. The default filters
+    /// [`runs`](Catalog::runs).
+    fn runs_with_status(
+        &self,
+        limit: usize,
+        status: Option<RunStatus>,
+    ) -> Result<Vec<RunInfo>, CatalogError> {
+        let all = self.runs(if status.is_some() { usize::MAX } else { limit })?;
+        Ok(all
+            .into_iter()
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .take(limit)
+            .collect())
+    }
+
+    /// What a run recorded, counted: the `runs` listing. The default counts
+    /// [`run_materializations`](Catalog::run_materializations) and
+    /// [`run_failures`](Catalog::run_failures).
+    fn run_counts(&self, run_id: &str) -> Result<RunCounts, CatalogError> {
+        let materialized = self.run_materializations(run_id)?;
+        let failures = self.run_failures(run_id)?;
+        Ok(RunCounts::of(&materialized, &failures))
+    }
 
     /// Records a materialization (and makes it its key's latest). Queued:
     /// returns at once, committed in the background; see

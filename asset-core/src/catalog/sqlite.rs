@@ -14,7 +14,7 @@ use super::codec;
 use super::error::{CatalogError, is_busy};
 use super::{
     Catalog, CheckResult, CheckSeverity, FailureRecord, LeaseInfo, LeaseOutcome,
-    MaterializationRecord, RunInfo, RunStatus, TagInfo, promoted_record, schema,
+    MaterializationRecord, RunCounts, RunInfo, RunStatus, TagInfo, promoted_record, schema,
 };
 
 /// How long SQLite itself waits for a lock before answering "busy".
@@ -572,6 +572,46 @@ impl Catalog for SqliteCatalog {
             let mut stmt =
                 conn.prepare_cached(&format!("{RUN_SELECT} ORDER BY rowid DESC LIMIT ?1"))?;
             stmt.query_map([sql_limit(limit)], run_from_row)?.collect()
+        })
+    }
+
+    fn runs_with_status(
+        &self,
+        limit: usize,
+        status: Option<RunStatus>,
+    ) -> Result<Vec<RunInfo>, CatalogError> {
+        let Some(status) = status else {
+            return self.runs(limit);
+        };
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{RUN_SELECT} WHERE status = ?1 ORDER BY rowid DESC LIMIT ?2"
+            ))?;
+            stmt.query_map(params![status.as_str(), sql_limit(limit)], run_from_row)?
+                .collect()
+        })
+    }
+
+    fn run_counts(&self, run_id: &str) -> Result<RunCounts, CatalogError> {
+        self.read(|conn| {
+            let count = |sql: &str| -> rusqlite::Result<u64> {
+                conn.prepare_cached(sql)?
+                    .query_row([run_id], |r| r.get::<_, i64>(0))
+                    .map(|n| u64::try_from(n).unwrap_or(0))
+            };
+            Ok(RunCounts {
+                materialized: count("SELECT count(*) FROM materializations WHERE run_id = ?1")?,
+                // A key whose failure was followed by a success in the same
+                // run was retried, not failed.
+                failed: count(
+                    "SELECT count(*) FROM (SELECT DISTINCT asset, partition_key, tag
+                     FROM failures f WHERE f.run_id = ?1 AND NOT EXISTS (
+                         SELECT 1 FROM materializations m WHERE m.run_id = ?1
+                         AND m.asset = f.asset AND m.partition_key = f.partition_key
+                         AND m.tag = f.tag))",
+                )?,
+                failed_attempts: count("SELECT count(*) FROM failures WHERE run_id = ?1")?,
+            })
         })
     }
 

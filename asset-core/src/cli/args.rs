@@ -51,6 +51,8 @@ pub enum Command {
     Lineage(LineageArgs),
     /// Past materializations of an asset, with their versions.
     History(HistoryArgs),
+    /// The runs, newest first (`runs show ID`: every step of one run).
+    Runs(RunsArgs),
     /// List an asset's partition keys with their time windows; add or
     /// remove keys of dynamic partition sets.
     Partitions(PartitionsArgs),
@@ -76,6 +78,44 @@ pub enum Command {
     /// static site (an mdBook with the guide), built to HTML when the
     /// `book` feature is on.
     Book(BookArgs),
+}
+
+/// Arguments of `runs`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunsArgs {
+    /// `show ID`: one run's steps.
+    #[command(subcommand)]
+    pub action: Option<RunsAction>,
+    /// How many runs to list (the newest).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+    /// Only runs that ended this way.
+    #[arg(long, value_enum)]
+    pub status: Option<RunStatusArg>,
+}
+
+/// `runs show`.
+#[derive(Debug, Subcommand)]
+pub enum RunsAction {
+    /// Every step of a run: outcome, attempts, duration, rows, error.
+    Show {
+        /// The run id (as `runs` lists it).
+        id: String,
+    },
+}
+
+/// `runs --status`: how a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunStatusArg {
+    /// Begun and not ended (or its process died).
+    Running,
+    /// Every step succeeded.
+    Succeeded,
+    /// At least one step failed.
+    Failed,
+    /// Interrupted before the end.
+    Cancelled,
 }
 
 /// Arguments of `book`.

@@ -11,7 +11,7 @@ use crate::catalog::{self, SqliteCatalog};
 use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
-use crate::cli::{alerts, book, daemon, dlq, partitions, read_only, rebuild, tags};
+use crate::cli::{alerts, book, daemon, dlq, partitions, read_only, rebuild, runs, tags};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -84,6 +84,7 @@ pub(super) fn run(
         }
         Command::Lineage(args) => inspect::lineage(&graph, reading()?.1.get(), args),
         Command::History(args) => inspect::history(&graph, reading()?.1.get(), args),
+        Command::Runs(args) => runs::runs(reading()?.1.get(), args),
         Command::Catalog(CatalogCommand::Rebuild) => {
             let root = StorageRoot::parse(&cli.root)?;
             let path = catalog_path(&root, cli.catalog.as_deref());

@@ -1,7 +1,7 @@
 //! `status`, `why`, `lineage` and `history`: reading the catalog against the
 //! graph as the code defines it now.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -463,13 +463,16 @@ pub(super) fn lineage(
     }
     if up {
         let upstream = match &partition {
-            Some(p) => versions_upstream(catalog, &def.key, Some(p), 0)?,
-            None => graph_tree(graph, i, true, 0),
+            Some(p) => versions_upstream(catalog, &def.key, Some(p), &mut HashSet::new(), 0)?,
+            None => graph_tree(graph, i, true, &mut HashSet::from([i]), 0),
         };
         tree.insert("upstream".into(), upstream);
     }
     if down {
-        tree.insert("downstream".into(), graph_tree(graph, i, false, 0));
+        tree.insert(
+            "downstream".into(),
+            graph_tree(graph, i, false, &mut HashSet::from([i]), 0),
+        );
     }
     let tree = serde_json::Value::Object(tree);
     match args.format {
@@ -486,30 +489,40 @@ pub(super) fn lineage(
 
 const MAX_DEPTH: usize = 64;
 
-/// The asset graph upstream or downstream of `i`, as nested JSON.
-fn graph_tree(graph: &AssetGraph, i: usize, upstream: bool, depth: usize) -> serde_json::Value {
+/// The asset graph upstream or downstream of `i`, as nested JSON. Each
+/// asset is expanded once: a later occurrence (a shared upstream reached
+/// again by another path) is marked `"see_above": true` without children,
+/// so the tree stays linear in the size of the graph.
+fn graph_tree(
+    graph: &AssetGraph,
+    i: usize,
+    upstream: bool,
+    seen: &mut HashSet<usize>,
+    depth: usize,
+) -> serde_json::Value {
     let next = if upstream {
         graph.upstream_of(i)
     } else {
         graph.downstream_of(i)
     };
-    let children: Vec<serde_json::Value> = if depth >= MAX_DEPTH {
-        Vec::new()
-    } else {
-        next.iter()
-            .map(|&j| {
-                let mut node = serde_json::Map::new();
-                node.insert("asset".into(), graph.asset(j).key.clone().into());
-                let desc = graph.asset(j).description.lines().next().unwrap_or("");
-                if !desc.is_empty() {
-                    node.insert("description".into(), desc.into());
-                }
+    let mut children = Vec::new();
+    if depth < MAX_DEPTH {
+        for &j in next {
+            let mut node = serde_json::Map::new();
+            node.insert("asset".into(), graph.asset(j).key.clone().into());
+            let desc = graph.asset(j).description.lines().next().unwrap_or("");
+            if !desc.is_empty() {
+                node.insert("description".into(), desc.into());
+            }
+            if seen.insert(j) {
                 let key = if upstream { "upstream" } else { "downstream" };
-                node.insert(key.into(), graph_tree(graph, j, upstream, depth + 1));
-                serde_json::Value::Object(node)
-            })
-            .collect()
-    };
+                node.insert(key.into(), graph_tree(graph, j, upstream, seen, depth + 1));
+            } else {
+                node.insert("see_above".into(), true.into());
+            }
+            children.push(serde_json::Value::Object(node));
+        }
+    }
     serde_json::Value::Array(children)
 }
 
@@ -519,22 +532,25 @@ fn versions_upstream(
     catalog: &dyn Catalog,
     asset: &str,
     partition: Option<&str>,
+    seen: &mut HashSet<(String, Option<String>, String)>,
     depth: usize,
 ) -> Result<serde_json::Value, Error> {
     match catalog
         .latest(asset, partition, None)
         .map_err(catalog_error)?
     {
-        Some(record) => versions_upstream_of(catalog, &record, depth),
+        Some(record) => versions_upstream_of(catalog, &record, seen, depth),
         None => Ok(serde_json::Value::Array(Vec::new())),
     }
 }
 
 /// The inputs `record` was built from, each with the record that produced
-/// its version, recursively.
+/// its version, recursively. A version reached again by another path is
+/// expanded once and marked `"see_above": true` after that.
 fn versions_upstream_of(
     catalog: &dyn Catalog,
     record: &MaterializationRecord,
+    seen: &mut HashSet<(String, Option<String>, String)>,
     depth: usize,
 ) -> Result<serde_json::Value, Error> {
     let mut children = Vec::new();
@@ -545,6 +561,16 @@ fn versions_upstream_of(
             node.insert("partition".into(), p.clone().into());
         }
         node.insert("data_version".into(), input.data_version.clone().into());
+        let first = seen.insert((
+            input.asset.clone(),
+            input.partition.clone(),
+            input.data_version.clone(),
+        ));
+        if !first {
+            node.insert("see_above".into(), true.into());
+            children.push(serde_json::Value::Object(node));
+            continue;
+        }
         let built = catalog
             .history(&input.asset, input.partition.as_deref(), 200)
             .map_err(catalog_error)?
@@ -557,7 +583,7 @@ fn versions_upstream_of(
                 if depth < MAX_DEPTH {
                     node.insert(
                         "upstream".into(),
-                        versions_upstream_of(catalog, &r, depth + 1)?,
+                        versions_upstream_of(catalog, &r, seen, depth + 1)?,
                     );
                 }
             }
@@ -615,6 +641,9 @@ fn node_label(node: &serde_json::Value) -> String {
     }
     if let Some(n) = text("note") {
         let _ = write!(label, " ({n})");
+    }
+    if node.get("see_above").and_then(serde_json::Value::as_bool) == Some(true) {
+        label.push_str(" (see above)");
     }
     label
 }

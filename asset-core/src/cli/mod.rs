@@ -24,10 +24,12 @@ mod daemon;
 mod dlq;
 pub(crate) mod inspect;
 mod lineage_graph;
+mod output;
 mod partitions;
 mod progress;
 mod read_only;
 mod rebuild;
+mod runs;
 pub(crate) mod table;
 mod tags;
 

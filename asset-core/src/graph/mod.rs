@@ -35,6 +35,17 @@ pub struct AssetGraph {
     self_dependent: Vec<bool>,
 }
 
+/// A mapping refusal as the user would read it: the parameter's own type
+/// in place of the `T` of the mapping's rules (`as `Orders`: ... read every
+/// partition with `All<Orders>``).
+fn in_users_words(dep: &crate::asset::definition::Dependency, hint: &str) -> String {
+    let name = dep.type_name.unwrap_or(&dep.asset);
+    let hint = hint
+        .replace("<T>", &format!("<{name}>"))
+        .replace("<T,", &format!("<{name},"));
+    format!("as `{}`: {hint}", dep.type_as_written())
+}
+
 impl AssetGraph {
     /// Builds and validates the graph of `registry`.
     pub fn build(registry: Registry) -> Result<Self, Error> {
@@ -65,7 +76,7 @@ impl AssetGraph {
                         asset: def.key.clone(),
                         upstream: up.key.clone(),
                         partitions: Box::new((def.partitions.describe(), up.partitions.describe())),
-                        hint: format!("as `{}`: {hint}", dep.mapping),
+                        hint: in_users_words(dep, &hint),
                     },
                 )?;
                 if is_self {
@@ -239,7 +250,7 @@ pub(crate) mod tests {
         .expect_err("unpartitioned");
         assert_eq!(
             err.to_string(),
-            r#"asset "a" (unpartitioned) cannot read "a" (unpartitioned) as `Prev<T>`: an unpartitioned asset has no previous partition to read"#
+            r#"asset "a" (unpartitioned) cannot read "a" (unpartitioned) as `Prev<a>`: an unpartitioned asset has no previous partition to read"#
         );
         let daily = PartitionsDef::daily("2024-01-01").expect("valid");
         let err = graph(vec![
@@ -279,7 +290,7 @@ pub(crate) mod tests {
         .expect_err("hours into regions");
         assert_eq!(
             err.to_string(),
-            r#"asset "by_region" (static (eu, us)) cannot read "ticks" (hourly from 2024-01-01) as `T`: static and hourly partitions do not match one to one; read the newest with `Latest<T>`"#
+            r#"asset "by_region" (static (eu, us)) cannot read "ticks" (hourly from 2024-01-01) as `ticks`: static and hourly partitions do not match one to one; read the newest with `Latest<ticks>`"#
         );
         let daily = PartitionsDef::daily("2024-01-01").expect("valid");
         let err = graph(vec![
@@ -293,7 +304,7 @@ pub(crate) mod tests {
             err.to_string().contains("\"rolling\"") && err.to_string().contains("\"days\""),
             "{err}"
         );
-        assert!(err.to_string().contains("`Window<T, 7>`"), "{err}");
+        assert!(err.to_string().contains("`Window<days, 7>`"), "{err}");
     }
 
     #[test]
@@ -317,7 +328,23 @@ pub(crate) mod tests {
         .expect_err("incompatible");
         assert_eq!(
             err.to_string(),
-            r#"asset "model" (unpartitioned) cannot read "events" (daily from 2024-01-01) as `T`: an unpartitioned asset has no partition to match; read every partition with `All<T>` or the newest with `Latest<T>`"#
+            r#"asset "model" (unpartitioned) cannot read "events" (daily from 2024-01-01) as `events`: an unpartitioned asset has no partition to match; read every partition with `All<events>` or the newest with `Latest<events>`"#
+        );
+    }
+
+    #[test]
+    fn a_refused_parameter_is_named_by_its_rust_type() {
+        let daily = PartitionsDef::daily("2024-01-01").expect("valid");
+        let mut model = def("model", &[]);
+        model.dependencies.push(
+            crate::asset::definition::Dependency::new("events", PartitionMapping::Identity)
+                .of_type("Events"),
+        );
+        let err = graph(vec![def("events", &[]).with_partitions(daily), model])
+            .expect_err("incompatible");
+        assert_eq!(
+            err.to_string(),
+            r#"asset "model" (unpartitioned) cannot read "events" (daily from 2024-01-01) as `Events`: an unpartitioned asset has no partition to match; read every partition with `All<Events>` or the newest with `Latest<Events>`"#
         );
     }
 

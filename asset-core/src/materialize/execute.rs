@@ -65,7 +65,6 @@ struct Shared {
     plan: Arc<Plan>,
     run_id: Arc<str>,
     rerun: Rerun,
-    git_commit: Arc<str>,
     catalog: Option<Arc<dyn Catalog>>,
     snapshot: Option<Arc<Snapshot>>,
     config: Arc<ConfigFile>,
@@ -93,7 +92,6 @@ pub(super) async fn execute(
         plan: plan.clone(),
         run_id: settings.run_id,
         rerun: settings.rerun,
-        git_commit: Arc::from(crate::provenance::git_commit()),
         catalog: settings.catalog.clone(),
         snapshot: settings.snapshot.clone(),
         config: settings.config.clone(),
@@ -764,9 +762,10 @@ async fn try_step(
         framework_version: env!("CARGO_PKG_VERSION").to_owned(),
         config_hash: config_hash(def, &shared.config),
         // The commit the asset's code was built from; run-time assets fall
-        // back to the working directory's commit.
+        // back to the working directory's commit, asked of git only then
+        // (once per process), so an `#[asset]`-only run spawns no process.
         git_commit: def.source.map_or_else(
-            || shared.git_commit.to_string(),
+            || crate::provenance::git_commit().to_owned(),
             |s| s.git_commit.to_owned(),
         ),
         schema: match &payload {

@@ -218,7 +218,8 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> AssetOptions {
                     errors.push(syn::Error::new(
                         name.span(),
                         format!(
-                            "unknown option `{key}`; expected one of: {}",
+                            "unknown option `{key}`{}; expected one of: {}",
+                            crate::diagnostics::did_you_mean(&key, &known_options()),
                             known_options()
                         ),
                     ));

@@ -24,6 +24,7 @@ use syn::parse::ParseStream;
 use syn::{Ident, LitInt, LitStr, Token};
 
 use crate::asset::day;
+use crate::diagnostics::did_you_mean;
 
 /// The kinds of partitions, for messages.
 pub(crate) const KINDS: &str = "hourly, daily, weekly, monthly, static, multi, dynamic";
@@ -94,7 +95,10 @@ fn parse_kind(input: ParseStream<'_>, multi_ok: bool) -> syn::Result<Partitions>
     ) {
         return Err(syn::Error::new(
             kind.span(),
-            format!("unknown partitions `{name}`; expected one of: {KINDS}"),
+            format!(
+                "unknown partitions `{name}`{}; expected one of: {KINDS}",
+                did_you_mean(&name, KINDS)
+            ),
         ));
     }
     let content;
@@ -154,7 +158,10 @@ fn parse_arguments(
         )),
         other => Err(syn::Error::new(
             kind.span(),
-            format!("unknown partitions `{other}`; expected one of: {KINDS}"),
+            format!(
+                "unknown partitions `{other}`{}; expected one of: {KINDS}",
+                did_you_mean(other, KINDS)
+            ),
         )),
     }
 }
@@ -225,7 +232,8 @@ fn time_windows(kind: Ident, content: ParseStream<'_>) -> syn::Result<TimeWindow
                 return Err(syn::Error::new(
                     setting.span(),
                     format!(
-                        "unknown setting `{other}` of time partitions; expected one of: {TIME_SETTINGS}"
+                        "unknown setting `{other}` of time partitions{}; expected one of: {TIME_SETTINGS}",
+                        did_you_mean(other, TIME_SETTINGS)
                     ),
                 ));
             }

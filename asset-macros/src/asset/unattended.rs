@@ -105,8 +105,7 @@ pub(crate) fn automation(input: ParseStream<'_>) -> syn::Result<Automation> {
         "eager" => Ok(Automation::Eager),
         "on_missing" => Ok(Automation::OnMissing),
         other => {
-            let hint = closest(other, &["eager", "on_missing"])
-                .map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"));
+            let hint = crate::diagnostics::did_you_mean(other, "eager, on_missing");
             Err(syn::Error::new(
                 kind.span(),
                 format!("unknown automation `{other}`{hint}; expected one of: eager, on_missing"),
@@ -166,35 +165,6 @@ fn sla_secs(text: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(factor).filter(|&s| s > 0)
-}
-
-/// The candidate one or two edits away from `text`, if any.
-fn closest<'a>(text: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .copied()
-        .map(|c| (edit_distance(text, c), c))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance (short strings only: option values).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 /// Options that only mean something beside another one.
@@ -349,16 +319,5 @@ mod tests {
             messages(quote!(schedule = "@daily", max_catchup = 3)),
             ["option `max_catchup` has no effect without `catchup = true`"]
         );
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("eagre", "eager"), 2);
-        assert_eq!(edit_distance("", "ab"), 2);
-        assert_eq!(
-            closest("onmissing", &["eager", "on_missing"]),
-            Some("on_missing")
-        );
-        assert_eq!(closest("lazy", &["eager", "on_missing"]), None);
     }
 }
