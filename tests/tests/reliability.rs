@@ -843,3 +843,86 @@ fn a_damaged_footer_of_the_same_size_is_named_when_loaded_and_by_verify() {
         0,
     );
 }
+
+// ---- every printed hint runs as printed ----
+
+#[test]
+fn the_hint_to_select_the_upstreams_too_runs_as_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = fixture(
+        dir.path(),
+        &["materialize", "--select", "joined", "--partition", DAY],
+    );
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    let hinted = stderr
+        .split("(--select ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("a --select hint: {stderr}"));
+    assert_eq!(hinted, "+joined", "{stderr}");
+    assert_code(
+        &fixture(
+            dir.path(),
+            &["materialize", "--select", hinted, "--partition", DAY],
+        ),
+        0,
+    );
+    assert_eq!(status(dir.path(), &[])["joined"].0, "fresh");
+}
+
+#[test]
+fn the_hint_to_raise_the_partition_listing_limit_shows_them_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = fixture(dir.path(), &["partitions", "source", "--limit", "2"]);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(summary.ends_with("not shown (raise --limit)"), "{stdout}");
+    let total: usize = summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    let limit = total.to_string();
+    let out = fixture(dir.path(), &["partitions", "source", "--limit", &limit]);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("not shown"), "{stdout}");
+    // The header, then every partition, then the summary.
+    assert_eq!(stdout.lines().count(), total + 2, "{stdout}");
+}
+
+#[test]
+fn the_single_command_for_a_month_and_its_days_replaces_the_two_hinted() {
+    // The hint for a month missing its days names two commands (tested
+    // above); the one command a user reaches for builds the same.
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert_code(
+        &calendar(
+            dir.path(),
+            &[
+                "materialize",
+                "--select",
+                "+monthly_report",
+                "--from",
+                "2024-02-01",
+                "--to",
+                "2024-02-29",
+            ],
+        ),
+        0,
+    );
+    let out = calendar(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "monthly_report",
+            "--partition",
+            "2024-02-01",
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("fresh"), "{}", text(&out.stdout));
+}
