@@ -524,6 +524,14 @@ pub fn code_version_with_helpers(base: &str, helpers: &[u64]) -> String {
     }
 }
 
+/// The dotted key of an unknown-key warning.
+fn unknown_key(error: &ConfigError) -> Option<&str> {
+    match error {
+        ConfigError::UnknownKey { key, .. } => Some(key),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -604,13 +612,5 @@ mod tests {
             message: "truncated".into(),
         });
         assert!(!missing.is_transient());
-    }
-}
-
-/// The dotted key of an unknown-key warning.
-fn unknown_key(error: &ConfigError) -> Option<&str> {
-    match error {
-        ConfigError::UnknownKey { key, .. } => Some(key),
-        _ => None,
     }
 }
