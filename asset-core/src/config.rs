@@ -35,6 +35,8 @@
 //! reformatting or editing comments does not. A missing section reads as an
 //! empty table, so a `C` whose fields all have serde defaults needs none.
 
+mod unknown_keys;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut, Range};
@@ -152,6 +154,26 @@ pub enum ConfigError {
         /// The section's name.
         section: String,
         /// The closest section an asset reads, if one is close.
+        suggestion: Option<String>,
+    },
+    /// A key inside an asset's section that its configuration type does
+    /// not read (serde would skip it): a warning, an error with `--strict`.
+    #[error(
+        "{}:{line}: key `{key}` in {} is read by no field of asset {section:?}'s configuration{}",
+        path.display(),
+        section_header(section),
+        suggestion.as_ref().map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
+    )]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// The key's line (1-based).
+        line: usize,
+        /// The section (the asset key).
+        section: String,
+        /// The key, dotted (`model.depht`, `stages[1].nmae`).
+        key: String,
+        /// The closest field the type reads at that place, if one is close.
         suggestion: Option<String>,
     },
     /// An asset has no section and its configuration type needs one.
@@ -484,6 +506,12 @@ impl ConfigSection {
                 }
             }),
         }
+    }
+
+    /// The keys of the section that `C` does not read, each with its line
+    /// and the closest field `C` declares there (none without a section).
+    pub fn unknown_keys<C: DeserializeOwned>(&self) -> Vec<ConfigError> {
+        unknown_keys::unknown_keys::<C>(self)
     }
 
     /// The error of deserializing the section into `C`, located: the text

@@ -92,6 +92,12 @@ pub enum Reason {
         /// The data version of what is stored.
         found: String,
     },
+    /// The stored value was read back and does not decode (a damaged or
+    /// truncated Parquet footer or page): changed or damaged since written.
+    StoredValueDamaged {
+        /// What the reader said, with the file's path.
+        error: String,
+    },
     /// The stored value could not be looked up or read back.
     StoredValueUnreadable {
         /// Why.
@@ -157,6 +163,9 @@ impl fmt::Display for Reason {
                 short(expected),
                 short(found)
             ),
+            Reason::StoredValueDamaged { error } => {
+                write!(f, "stored value changed or damaged ({error})")
+            }
             Reason::StoredValueUnreadable { error } => {
                 write!(f, "its stored value cannot be checked ({error})")
             }

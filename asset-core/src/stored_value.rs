@@ -46,6 +46,12 @@ pub async fn rehash(
 ) -> Option<Reason> {
     let payload = match io.load(location).await {
         Ok(payload) => payload,
+        Err(io_managers::Error::NotFound { .. }) => return Some(Reason::StoredValueMissing),
+        Err(e) if e.is_damaged() => {
+            return Some(Reason::StoredValueDamaged {
+                error: e.to_string(),
+            });
+        }
         Err(e) => {
             return Some(Reason::StoredValueUnreadable {
                 error: e.to_string(),

@@ -102,6 +102,20 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Store { .. })
     }
+
+    /// Whether a value read back could not be decoded: a Parquet file whose
+    /// footer or pages are damaged or cut short, a JSON document that does
+    /// not parse. (A storage fault met while reading, wrapped by the
+    /// Parquet reader, is not damage.)
+    pub fn is_damaged(&self) -> bool {
+        match self {
+            Error::Parquet { source, .. } => {
+                !matches!(source, parquet::errors::ParquetError::External(_))
+            }
+            Error::Json { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// Result of the IO layer.

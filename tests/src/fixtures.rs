@@ -255,10 +255,11 @@ pub fn history(behaviour: &Behaviour) -> Vec<AssetDef> {
     ]
 }
 
-/// A monthly asset reading every day of its month:
+/// A monthly and a weekly asset reading every day of their windows:
 ///
 /// ```text
 /// events (daily) ─All─> monthly_report (monthly)
+///                └All─> weekly_report (weekly, Mondays from 2024-01-01)
 /// ```
 pub fn monthly(behaviour: &Behaviour) -> Vec<AssetDef> {
     use asset_core::PartitionMapping;
@@ -268,6 +269,13 @@ pub fn monthly(behaviour: &Behaviour) -> Vec<AssetDef> {
             "monthly_report",
             &[],
             PartitionsDef::monthly("2024-01-01").expect("2024-01-01 is a valid start month"),
+            behaviour,
+        )
+        .with_mapped_dependency("events", PartitionMapping::All),
+        asset(
+            "weekly_report",
+            &[],
+            PartitionsDef::weekly("2024-01-01").expect("2024-01-01 is a valid start week"),
             behaviour,
         )
         .with_mapped_dependency("events", PartitionMapping::All),

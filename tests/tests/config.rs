@@ -113,3 +113,66 @@ fn a_named_config_file_that_does_not_exist_is_a_usage_error() {
         std::process::ExitCode::from(2)
     );
 }
+
+#[test]
+fn an_unknown_key_inside_a_section_warns_and_is_an_error_with_strict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("assets.toml");
+    std::fs::write(&config, "[cfg_scaled]\nfactor = 1.0\nfactr = 2.0\n").expect("w");
+    let root = dir.path().join("data");
+    assert_eq!(
+        cli(&root, &config, &["status"]),
+        std::process::ExitCode::SUCCESS
+    );
+    assert_eq!(
+        cli(&root, &config, &["--strict", "status"]),
+        std::process::ExitCode::from(2)
+    );
+    // The warning names file, line, key and the field meant.
+    let file = asset_core::config::ConfigFile::load(&config).expect("parses");
+    let registry = asset_core::asset::registry::Registry::from_inventory().expect("registry");
+    let def = registry
+        .assets()
+        .iter()
+        .find(|d| d.key == "cfg_scaled")
+        .expect("registered");
+    let unknown: Vec<String> = def
+        .config_keys(&file.config_for("cfg_scaled"))
+        .expect("fits")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        unknown,
+        [format!(
+            "{}:3: key `factr` in [cfg_scaled] is read by no field of asset \"cfg_scaled\"'s configuration (did you mean `factor`?)",
+            config.display()
+        )]
+    );
+}
+
+#[test]
+fn an_unknown_key_in_the_alerts_section_is_refused_naming_line_and_known_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("assets.toml");
+    std::fs::write(
+        &config,
+        "[cfg_scaled]\nfactor = 1.0\n\n[alerts]\nP1 = [{ type = \"command\", program = \"/bin/true\", tiemout = \"1s\" }]\n",
+    )
+    .expect("w");
+    let root = dir.path().join("data");
+    assert_eq!(
+        cli(&root, &config, &["materialize"]),
+        std::process::ExitCode::from(2)
+    );
+    let file = asset_core::config::ConfigFile::load(&config).expect("parses");
+    let err = asset_core::alert::routing::AlertRoutes::from_config(&file)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("assets.toml:5: [alerts]")
+            && err.contains("tiemout")
+            && err.contains("timeout"),
+        "{err}"
+    );
+}

@@ -568,3 +568,361 @@ fn the_hint_for_a_window_missing_earlier_days_runs_as_printed() {
         assert_code(&history(&args), 0);
     }
 }
+
+// ---- a range in the finest partitions covers the coarser assets ----
+
+/// Runs the fixture's `monthly` graph (events by day; a month and a week
+/// reading all their days) on `root`.
+fn calendar(root: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"));
+    cmd.arg("--root").arg(root).args(args);
+    cmd.env("FIXTURE_GRAPH", "monthly")
+        .env_remove("ASSETFLOW_ROOT");
+    cmd.output().expect("runs")
+}
+
+/// The partition folders `asset` has values in (`day=2024-02-01`, ...).
+fn built(root: &Path, asset: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join(asset)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("part-0.parquet").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_range_of_days_builds_the_days_and_the_month_they_complete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = calendar(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "+monthly_report",
+            "--from",
+            "2024-02-01",
+            "--to",
+            "2024-02-29",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(built(dir.path(), "events").len(), 29);
+    assert_eq!(built(dir.path(), "monthly_report"), ["month=2024-02-01"]);
+    assert!(
+        !text(&out.stdout).contains("left out"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The same command again: everything fresh.
+    let again = calendar(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "+monthly_report",
+            "--from",
+            "2024-02-01",
+            "--to",
+            "2024-02-29",
+        ],
+    );
+    assert_code(&again, 0);
+    assert!(
+        text(&again.stdout).contains("30 fresh"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+#[test]
+fn months_a_range_only_starts_or_ends_in_are_left_out_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "materialize",
+        "--select",
+        "+monthly_report",
+        "--from",
+        "2024-02-10",
+        "--to",
+        "2024-04-05",
+    ];
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let out = calendar(dir.path(), &dry);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    for month in ["2024-02-01", "2024-04-01"] {
+        assert!(
+            stdout.contains(&format!(
+                "left out monthly_report [{month}]: --from \"2024-02-10\" --to \"2024-04-05\" covers only part of its window"
+            )),
+            "{stdout}"
+        );
+    }
+    assert!(!stdout.contains("[2024-03-01]: --from"), "{stdout}");
+    assert!(
+        dir.path().read_dir().map_or(true, |mut d| d
+            .all(|e| { e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with('_')) })),
+        "a dry run writes no value"
+    );
+
+    let out = calendar(dir.path(), &args);
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("left out monthly_report [2024-04-01]"));
+    assert_eq!(built(dir.path(), "events").len(), 56);
+    assert_eq!(built(dir.path(), "monthly_report"), ["month=2024-03-01"]);
+}
+
+#[test]
+fn a_range_of_days_builds_the_weeks_it_completes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = calendar(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "+weekly_report",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-17",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(built(dir.path(), "events").len(), 17);
+    assert_eq!(
+        built(dir.path(), "weekly_report"),
+        ["week=2024-01-01", "week=2024-01-08"]
+    );
+    assert!(
+        text(&out.stdout).contains("left out weekly_report [2024-01-15]"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn exact_keys_of_the_coarser_asset_still_name_its_partitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let days = [
+        "materialize",
+        "--select",
+        "events",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-31",
+    ];
+    assert_code(&calendar(dir.path(), &days), 0);
+    let months = [
+        "materialize",
+        "--select",
+        "monthly_report",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-03-01",
+    ];
+    assert_code(&calendar(dir.path(), &months), 0);
+    assert_eq!(
+        built(dir.path(), "monthly_report"),
+        ["month=2024-01-01", "month=2024-02-01", "month=2024-03-01"]
+    );
+    // Days alone do not name months: the finest asset of the selection
+    // gives the range.
+    let out = calendar(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "monthly_report",
+            "--from",
+            "2024-02-01",
+            "--to",
+            "2024-02-29",
+        ],
+    );
+    assert_usage_error(&out, "\"2024-02-29\"");
+    // A backwards range is refused by the days, not guessed at.
+    let out = calendar(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "+monthly_report",
+            "--from",
+            "2024-02-02",
+            "--to",
+            "2024-02-01",
+        ],
+    );
+    assert_usage_error(&out, "runs backwards");
+}
+
+// ---- a damaged value is named when it is read ----
+
+/// Overwrites the first 16 bytes of the Parquet footer of `file` (its
+/// schema's header) with 0xff, keeping the file's size and its magic.
+fn damage_footer(file: &Path) {
+    let mut bytes = std::fs::read(file).expect("read");
+    let n = bytes.len();
+    let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
+    let start = n - 8 - footer;
+    for b in &mut bytes[start..start + 16] {
+        *b = 0xff;
+    }
+    std::fs::write(file, bytes).expect("write");
+}
+
+#[test]
+fn a_damaged_footer_of_the_same_size_is_named_when_loaded_and_by_verify() {
+    let dir = materialized();
+    let file = data_file(dir.path(), "source");
+    let size = std::fs::metadata(&file).expect("meta").len();
+    damage_footer(&file);
+    assert_eq!(std::fs::metadata(&file).expect("meta").len(), size);
+    // Its size still matches: cheap checks cannot tell.
+    assert_eq!(status(dir.path(), &[])["source"].0, "fresh");
+    // Loading it reads the footer: the step reading it names asset,
+    // partition and path.
+    let out = fixture(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "left",
+            "--partition",
+            DAY,
+            "--force",
+        ],
+    );
+    assert_code(&out, 1);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains(&format!(
+            "upstream source [{DAY}]: stored value changed or damaged"
+        )) && all.contains("part-0.parquet"),
+        "{all}"
+    );
+    // `status --verify` reads it back and flags it.
+    let verified = status(dir.path(), &["--verify"]);
+    assert_eq!(verified["source"].0, "stale", "{verified:?}");
+    assert!(
+        verified["source"]
+            .1
+            .starts_with("stored value changed or damaged"),
+        "{verified:?}"
+    );
+    // The hint rebuilds it, and then its reader runs.
+    let hint = all
+        .split("(materialize ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("a hint");
+    let mut args = vec!["materialize"];
+    args.extend(hint.split_whitespace());
+    assert_code(&fixture(dir.path(), &args), 0);
+    assert_eq!(status(dir.path(), &["--verify"])["source"].0, "fresh");
+    assert_code(
+        &fixture(
+            dir.path(),
+            &[
+                "materialize",
+                "--select",
+                "left",
+                "--partition",
+                DAY,
+                "--force",
+            ],
+        ),
+        0,
+    );
+}
+
+// ---- every printed hint runs as printed ----
+
+#[test]
+fn the_hint_to_select_the_upstreams_too_runs_as_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = fixture(
+        dir.path(),
+        &["materialize", "--select", "joined", "--partition", DAY],
+    );
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    let hinted = stderr
+        .split("(--select ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("a --select hint: {stderr}"));
+    assert_eq!(hinted, "+joined", "{stderr}");
+    assert_code(
+        &fixture(
+            dir.path(),
+            &["materialize", "--select", hinted, "--partition", DAY],
+        ),
+        0,
+    );
+    assert_eq!(status(dir.path(), &[])["joined"].0, "fresh");
+}
+
+#[test]
+fn the_hint_to_raise_the_partition_listing_limit_shows_them_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = fixture(dir.path(), &["partitions", "source", "--limit", "2"]);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(summary.ends_with("not shown (raise --limit)"), "{stdout}");
+    let total: usize = summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    let limit = total.to_string();
+    let out = fixture(dir.path(), &["partitions", "source", "--limit", &limit]);
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("not shown"), "{stdout}");
+    // The header, then every partition, then the summary.
+    assert_eq!(stdout.lines().count(), total + 2, "{stdout}");
+}
+
+#[test]
+fn the_single_command_for_a_month_and_its_days_replaces_the_two_hinted() {
+    // The hint for a month missing its days names two commands (tested
+    // above); the one command a user reaches for builds the same.
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert_code(
+        &calendar(
+            dir.path(),
+            &[
+                "materialize",
+                "--select",
+                "+monthly_report",
+                "--from",
+                "2024-02-01",
+                "--to",
+                "2024-02-29",
+            ],
+        ),
+        0,
+    );
+    let out = calendar(
+        dir.path(),
+        &[
+            "materialize",
+            "--select",
+            "monthly_report",
+            "--partition",
+            "2024-02-01",
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(text(&out.stdout).contains("fresh"), "{}", text(&out.stdout));
+}

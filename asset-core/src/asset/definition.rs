@@ -220,9 +220,26 @@ impl AssetDef {
     /// (always true for an asset without any): the first misfit's error,
     /// which names the asset, the file and the line.
     pub fn check_config(&self, section: &ConfigSection) -> Result<(), ConfigError> {
-        self.config_checks
-            .iter()
-            .try_for_each(|check| check(section))
+        self.config_keys(section).map(drop)
+    }
+
+    /// [`check_config`](Self::check_config), giving the keys of `section`
+    /// that no `Config<C>` parameter reads when it fits (each a
+    /// [`ConfigError::UnknownKey`]: a warning, an error with `--strict`).
+    pub fn config_keys(&self, section: &ConfigSection) -> Result<Vec<ConfigError>, ConfigError> {
+        let mut unknown: Option<Vec<ConfigError>> = None;
+        for check in &self.config_checks {
+            let ignored = check(section)?;
+            // A key is unknown only if every parameter ignores it.
+            unknown = Some(match unknown {
+                None => ignored,
+                Some(before) => before
+                    .into_iter()
+                    .filter(|e| ignored.iter().any(|i| unknown_key(i) == unknown_key(e)))
+                    .collect(),
+            });
+        }
+        Ok(unknown.unwrap_or_default())
     }
 
     /// Stores the asset with the named IO manager, which takes `kind` payloads.
@@ -451,10 +468,26 @@ impl Input {
         // A transient storage fault (a flaky object store) may pass on a
         // retry of the step; anything else (a missing file) will not.
         self.io.load(location).await.map_err(|e| {
+            if e.is_damaged() {
+                return AssetError::msg(damaged(location, &e));
+            }
             let transient = e.is_transient();
             AssetError::from(e).with_transient(transient)
         })
     }
+}
+
+/// The message of an upstream value that no longer decodes, with the
+/// command that rebuilds it (`--verify` finds it stale by reading it back;
+/// without it, its size alone may still match).
+fn damaged(location: &Location, error: &io_managers::Error) -> String {
+    let partition = location
+        .partition()
+        .map_or_else(String::new, |p| format!(" --partition {p}"));
+    format!(
+        "upstream {location}: stored value changed or damaged ({error}); rebuild it (materialize --select {}{partition} --verify)",
+        location.asset()
+    )
 }
 
 /// A `#[versioned]` helper function, seen through the hidden type of the same
@@ -508,6 +541,14 @@ pub fn code_version_with_helpers(base: &str, helpers: &[u64]) -> String {
         base.to_owned()
     } else {
         format!("{base}+{:016x}", fold(helpers))
+    }
+}
+
+/// The dotted key of an unknown-key warning.
+fn unknown_key(error: &ConfigError) -> Option<&str> {
+    match error {
+        ConfigError::UnknownKey { key, .. } => Some(key),
+        _ => None,
     }
 }
 

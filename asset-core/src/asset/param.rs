@@ -37,8 +37,9 @@ pub trait Asset: Sized + Send + 'static {
     }
 }
 
-/// Checks that a configuration section fits one `Config<C>` parameter.
-pub type ConfigCheck = fn(&ConfigSection) -> Result<(), ConfigError>;
+/// Checks that a configuration section fits one `Config<C>` parameter:
+/// the keys `C` does not read (warnings) if it does, the misfit if not.
+pub type ConfigCheck = fn(&ConfigSection) -> Result<Vec<ConfigError>, ConfigError>;
 
 /// What an asset function's parameters need, collected by
 /// [`AssetParam::declare`] in parameter order.
@@ -211,7 +212,10 @@ fn load_config<C: ConfigValue>(cx: &mut LoadContext) -> LoadFuture<Config<C>> {
     ))
 }
 
-/// Whether `section` deserializes into `C`.
-fn check_config<C: DeserializeOwned>(section: &ConfigSection) -> Result<(), ConfigError> {
-    section.deserialize::<C>().map(drop)
+/// Whether `section` deserializes into `C`, and the keys it ignores.
+fn check_config<C: DeserializeOwned>(
+    section: &ConfigSection,
+) -> Result<Vec<ConfigError>, ConfigError> {
+    section.deserialize::<C>()?;
+    Ok(section.unknown_keys::<C>())
 }

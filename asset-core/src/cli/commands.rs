@@ -43,7 +43,20 @@ pub(super) fn run(
             .collect();
         if !readers.is_empty() {
             let file = ConfigFile::load_given(&cli.config)?;
-            for unknown in file.unknown_sections(&readers) {
+            // Keys a section's type skips; a section that does not fit at
+            // all is refused where its asset is planned.
+            let unknown_keys = graph
+                .registry()
+                .assets()
+                .iter()
+                .filter(|def| def.takes_config)
+                .filter_map(|def| def.config_keys(&file.config_for(&def.key)).ok())
+                .flatten();
+            for unknown in file
+                .unknown_sections(&readers)
+                .into_iter()
+                .chain(unknown_keys)
+            {
                 if cli.strict {
                     return Err(unknown.into());
                 }
@@ -217,6 +230,7 @@ fn materialize(
 ) -> Result<ExitCode, Error> {
     // Plan first: usage errors surface before a runtime or a bar exists.
     let plan = materializer.plan(&options)?;
+    let left_out: Vec<String> = plan.left_out().iter().map(ToString::to_string).collect();
     let (observer, bar) = progress::observer(plan.len(), quiet || options.dry_run);
     options.observer = Some(observer);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -251,6 +265,9 @@ fn materialize(
         println!("{}", report.summary_by_asset());
     } else {
         println!("{}", report.summary_table());
+    }
+    for line in &left_out {
+        println!("{line}");
     }
     alerts::raise(materializer.graph(), catalog, &report, &deliverer);
     alerts::finish(deliverer);

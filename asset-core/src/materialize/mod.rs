@@ -2,6 +2,7 @@
 //! dependency order (concurrently up to `jobs`), record provenance, report.
 
 mod audit;
+mod coverage;
 mod execute;
 mod io_set;
 pub mod lease;
@@ -21,6 +22,7 @@ use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
 use crate::partition::{KeySpace, PartitionsDef};
 
+pub use coverage::LeftOut;
 pub use io_set::IoManagers;
 pub use plan::{ParamInputs, PartitionOrder, PartitionSelection, Plan, Step, StepInputSpec};
 pub use record::MaterializationRecord;

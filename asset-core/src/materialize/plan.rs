@@ -18,6 +18,7 @@ use io_managers::Location;
 use crate::asset::definition::PartitionMapping;
 use crate::error::Error;
 use crate::graph::AssetGraph;
+use crate::materialize::coverage::{self, LeftOut};
 use crate::partition::mapping::{UpstreamKeys, direct_key, upstream_keys};
 use crate::partition::{KeyRange, KeySpace, PartitionKey};
 
@@ -62,7 +63,7 @@ impl PartitionSelection {
     }
 
     /// How it reads in messages.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Self::None => "no partition".into(),
             Self::One(key) => format!("--partition {key:?}"),
@@ -127,6 +128,8 @@ pub struct Plan {
     /// Step `s`'s readers are `readers[offsets[s]..offsets[s + 1]]`.
     offsets: Vec<usize>,
     readers: Vec<usize>,
+    /// Partitions of coarser assets the range covers only in part.
+    left_out: Vec<LeftOut>,
 }
 
 impl Plan {
@@ -140,6 +143,7 @@ impl Plan {
         order: PartitionOrder,
     ) -> Result<Self, Error> {
         check_applicable(graph, selected, partitions)?;
+        let coverage = coverage::resolve(graph, selected, partitions, space)?;
         let mut steps: Vec<Step> = Vec::with_capacity(selected.len());
         // The step of each asset-partition planned so far, per asset.
         let mut step_of: Vec<HashMap<Option<PartitionKey>, usize>> =
@@ -152,9 +156,8 @@ impl Plan {
         let dimensions: Vec<Arc<[Arc<str>]>> = (0..graph.len())
             .map(|i| graph.asset(i).dimension_names())
             .collect();
-        for &i in selected {
+        for (&i, keys) in selected.iter().zip(coverage.keys) {
             let def = graph.asset(i);
-            let keys = keys_for(graph, i, partitions, space)?;
             let total = keys.as_ref().map_or(1, KeyRange::len);
             let partitions_iter: Box<dyn Iterator<Item = Option<PartitionKey>>> = match &keys {
                 Some(range) => Box::new(range.iter().map(Some)),
@@ -278,6 +281,7 @@ impl Plan {
             steps,
             offsets,
             readers,
+            left_out: coverage.left_out,
         })
     }
 
@@ -291,10 +295,7 @@ impl Plan {
         space: &KeySpace,
     ) -> Result<(), Error> {
         check_applicable(graph, selected, partitions)?;
-        for &i in selected {
-            keys_for(graph, i, partitions, space)?;
-        }
-        Ok(())
+        coverage::resolve(graph, selected, partitions, space).map(drop)
     }
 
     /// Refuses a plan of more than `max_steps` steps before any is made:
@@ -308,11 +309,12 @@ impl Plan {
         space: &KeySpace,
         max_steps: u64,
     ) -> Result<(), Error> {
-        let mut total: u64 = 0;
-        for &i in selected {
-            let keys = keys_for(graph, i, partitions, space)?;
-            total = total.saturating_add(keys.as_ref().map_or(1, KeyRange::len));
-        }
+        let total = coverage::resolve(graph, selected, partitions, space)?
+            .keys
+            .iter()
+            .fold(0u64, |total, keys| {
+                total.saturating_add(keys.as_ref().map_or(1, KeyRange::len))
+            });
         if total > max_steps {
             return Err(Error::Usage(format!(
                 "the plan has {total} steps, more than the limit of {max_steps}: narrow --select or the range, or raise the limit with --max-steps {total}"
@@ -329,6 +331,12 @@ impl Plan {
     /// The steps that read step `s`'s output.
     pub fn dependents(&self, s: usize) -> &[usize] {
         &self.readers[self.offsets[s]..self.offsets[s + 1]]
+    }
+
+    /// The partitions of coarser assets left out because the range covers
+    /// only part of their windows (see [`LeftOut`]).
+    pub fn left_out(&self) -> &[LeftOut] {
+        &self.left_out
     }
 
     /// Number of steps.
@@ -358,35 +366,6 @@ fn check_applicable(
         });
     }
     Ok(())
-}
-
-/// The partitions of asset `i` this run covers; `None` for an
-/// unpartitioned asset.
-fn keys_for(
-    graph: &AssetGraph,
-    i: usize,
-    partitions: &PartitionSelection,
-    space: &KeySpace,
-) -> Result<Option<KeyRange>, Error> {
-    let def = graph.asset(i);
-    if !def.partitions.is_partitioned() {
-        return Ok(None);
-    }
-    match partitions {
-        PartitionSelection::One(key) => {
-            let key = def.partitions.validate_in(&def.key, key, space)?;
-            def.partitions
-                .range(&def.key, key.as_str(), key.as_str(), space)
-                .map(Some)
-        }
-        PartitionSelection::Range { from, to } => {
-            def.partitions.range(&def.key, from, to, space).map(Some)
-        }
-        PartitionSelection::None => Err(Error::PartitionRequired {
-            asset: def.key.clone(),
-            partitions: def.partitions.describe(),
-        }),
-    }
 }
 
 /// A mapping that cannot be resolved for one partition, naming both assets.

@@ -40,6 +40,7 @@ pub mod key_space;
 pub mod mapping;
 pub mod multi;
 pub mod range;
+pub mod span;
 pub mod static_keys;
 pub mod time;
 
@@ -56,6 +57,7 @@ pub use key_space::{KeySpace, check_dynamic_key};
 pub use mapping::{PartitionMapping, UpstreamKeys};
 pub use multi::MultiPartitions;
 pub use range::{KeyIter, KeyRange};
+pub use span::{Inside, TimeSpan};
 pub use static_keys::KeyList;
 pub use time::{Period, TimeWindow, TimeWindows};
 
