@@ -176,21 +176,25 @@ mod tests {
     #[test]
     fn the_dataset_is_the_assets_folder() {
         let day = io_managers::Location::new("sessions", Some("2024-01-01")).expect("valid");
+        // `sessions/<dimension>=2024-01-01`, as the IO managers lay it out.
+        let folders = day.segments().join("/");
         assert_eq!(
-            dataset_uri("file:///data/sessions/day=2024-01-01/part-0.parquet", &day),
+            dataset_uri(&format!("file:///data/{folders}/part-0.parquet"), &day),
             "file:///data/sessions"
         );
         assert_eq!(
-            dataset_uri("memory://parquet/sessions/day=2024-01-01", &day),
+            dataset_uri(&format!("memory://parquet/{folders}"), &day),
             "memory://parquet/sessions"
         );
         // A root folder named like the asset is not mistaken for it.
         assert_eq!(
-            dataset_uri(
-                "s3://b/sessions/sessions/day=2024-01-01/part-0.parquet",
-                &day
-            ),
+            dataset_uri(&format!("s3://b/sessions/{folders}/part-0.parquet"), &day),
             "s3://b/sessions/sessions"
+        );
+        // Another partition's path is not this one's.
+        assert_eq!(
+            dataset_uri("file:///data/sessions/x/part-0.parquet", &day),
+            "file:///data/sessions/x/part-0.parquet"
         );
         let whole = io_managers::Location::new("model", None).expect("valid");
         assert_eq!(
