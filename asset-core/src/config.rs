@@ -50,9 +50,12 @@ use xxhash_rust::xxh3::Xxh3;
 /// The configuration file's name, at the project root.
 pub const CONFIG_FILE_NAME: &str = "assets.toml";
 
-/// Sections the framework itself reads (alert routing), never an asset's:
-/// not reported as unknown.
-pub const FRAMEWORK_SECTIONS: &[&str] = &[crate::alert::routing::ALERTS_SECTION];
+/// Sections the framework itself reads (alert routing, OpenLineage sinks),
+/// never an asset's: not reported as unknown.
+pub const FRAMEWORK_SECTIONS: &[&str] = &[
+    crate::alert::routing::ALERTS_SECTION,
+    crate::openlineage::config::OPENLINEAGE_SECTION,
+];
 
 /// The largest configuration file read: 4 MiB, thousands of sections.
 pub const MAX_CONFIG_BYTES: u64 = 4 << 20;

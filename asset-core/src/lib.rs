@@ -38,6 +38,7 @@ pub mod daemon;
 pub mod error;
 pub mod graph;
 pub mod materialize;
+pub mod openlineage;
 pub mod partition;
 pub mod provenance;
 pub mod retry;

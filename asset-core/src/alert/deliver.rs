@@ -180,13 +180,7 @@ fn worst_case(sink: &Sink) -> Duration {
         Sink::Log => Duration::ZERO,
         Sink::Webhook {
             timeout, retries, ..
-        } => {
-            let attempts = timeout.saturating_mul(retries.saturating_add(1));
-            let pauses = (0..*retries)
-                .map(backoff)
-                .fold(Duration::ZERO, Duration::saturating_add);
-            attempts.saturating_add(pauses)
-        }
+        } => worst_post(*timeout, *retries),
         Sink::Command { timeout, .. } => *timeout,
     }
 }
@@ -215,28 +209,7 @@ pub fn deliver(sink: &Sink, alert: &Alert, abandon: &AtomicBool) -> Result<(), S
                 BodyFormat::Json => alert.to_json(),
                 BodyFormat::Slack => serde_json::json!({ "text": alert.summary() }).to_string(),
             };
-            let mut attempt = 0;
-            loop {
-                match post(url, &body, *timeout) {
-                    Ok(()) => return Ok(()),
-                    Err(reason) if attempt >= *retries || abandon.load(Ordering::Relaxed) => {
-                        return Err(if attempt > 0 {
-                            format!("{reason} (after {} attempts)", attempt + 1)
-                        } else {
-                            reason
-                        });
-                    }
-                    Err(reason) => {
-                        let pause = backoff(attempt);
-                        tracing::debug!(
-                            "webhook {url}: {reason}; retrying in {}",
-                            crate::materialize::report::format_duration(pause)
-                        );
-                        std::thread::sleep(pause);
-                        attempt += 1;
-                    }
-                }
-            }
+            post_with_retries(url, &body, *timeout, *retries, abandon)
         }
         Sink::Command {
             program,
@@ -244,6 +217,50 @@ pub fn deliver(sink: &Sink, alert: &Alert, abandon: &AtomicBool) -> Result<(), S
             timeout,
         } => run_command(program, args, &alert.to_json(), *timeout),
     }
+}
+
+/// POSTs `body` to `url`, trying again `retries` times with a doubling
+/// backoff (capped) unless `abandon` is set; says why the last attempt
+/// failed. Also used for OpenLineage events.
+pub(crate) fn post_with_retries(
+    url: &str,
+    body: &str,
+    timeout: Duration,
+    retries: u32,
+    abandon: &AtomicBool,
+) -> Result<(), String> {
+    let mut attempt = 0;
+    loop {
+        match post(url, body, timeout) {
+            Ok(()) => return Ok(()),
+            Err(reason) if attempt >= retries || abandon.load(Ordering::Relaxed) => {
+                return Err(if attempt > 0 {
+                    format!("{reason} (after {} attempts)", attempt + 1)
+                } else {
+                    reason
+                });
+            }
+            Err(reason) => {
+                let pause = backoff(attempt);
+                tracing::debug!(
+                    "POST {url}: {reason}; retrying in {}",
+                    crate::materialize::report::format_duration(pause)
+                );
+                std::thread::sleep(pause);
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// The longest `retries` retries of a POST can take: every attempt timing
+/// out, and the pauses between them.
+pub(crate) fn worst_post(timeout: Duration, retries: u32) -> Duration {
+    let attempts = timeout.saturating_mul(retries.saturating_add(1));
+    let pauses = (0..retries)
+        .map(backoff)
+        .fold(Duration::ZERO, Duration::saturating_add);
+    attempts.saturating_add(pauses)
 }
 
 /// The log sink: an error line for P0/P1, a warning for P2/P3, info for a

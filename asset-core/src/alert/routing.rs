@@ -321,8 +321,8 @@ pub fn check_webhook_url(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A duration written `500ms`, `5s`, `1m`.
-struct DurationText(Duration);
+/// A duration written `500ms`, `5s`, `1m` (also read by `[openlineage]`).
+pub(crate) struct DurationText(pub(crate) Duration);
 
 impl<'de> Deserialize<'de> for DurationText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

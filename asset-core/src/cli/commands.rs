@@ -11,7 +11,9 @@ use crate::catalog::{self, SqliteCatalog};
 use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
-use crate::cli::{alerts, book, daemon, dlq, partitions, read_only, rebuild, runs, tags};
+use crate::cli::{
+    alerts, book, daemon, dlq, lineage_events, partitions, read_only, rebuild, runs, tags,
+};
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -136,12 +138,16 @@ pub(super) fn run(
             // take, and a broken `[alerts]` is refused before anything runs.
             let config = ConfigFile::load_given(&cli.config)?;
             let deliverer = alerts::start(&cli.config)?;
+            let lineage = lineage_events::start(&cli.config)?;
             let (root, catalog) = open_catalog()?;
             let path = catalog_path(&root, cli.catalog.as_deref());
             let materializer = Materializer::new(graph, io_managers(&root, &extra_io, None)?)
                 .with_config(config)
                 .with_catalog(catalog);
-            daemon::run(materializer, &path, settings, deliverer)
+            let materializer = lineage_events::attach(materializer, lineage.as_ref());
+            let code = daemon::run(materializer, &path, settings, deliverer);
+            lineage_events::finish(lineage);
+            code
         }
         Command::Materialize(args) => {
             if let Some(tag) = &args.tag {
@@ -153,6 +159,7 @@ pub(super) fn run(
             let config = config()?;
             // A broken `[alerts]` is refused before anything runs.
             let deliverer = alerts::start(&cli.config)?;
+            let lineage = lineage_events::start(&cli.config)?;
             // Refuse a bad selection, range or key before creating anything:
             // plan against the catalog only if it already exists.
             let mut materializer =
@@ -167,7 +174,10 @@ pub(super) fn run(
                 .with_io_managers(io)
                 .with_catalog(catalog)
                 .with_tag(args.tag.as_deref());
-            materialize(materializer, options, cli.quiet, &path, deliverer)
+            let materializer = lineage_events::attach(materializer, lineage.as_ref());
+            let code = materialize(materializer, options, cli.quiet, &path, deliverer);
+            lineage_events::finish(lineage);
+            code
         }
     }
 }

@@ -23,6 +23,7 @@ mod commands;
 mod daemon;
 mod dlq;
 pub(crate) mod inspect;
+mod lineage_events;
 mod lineage_graph;
 mod output;
 mod partitions;

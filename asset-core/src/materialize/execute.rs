@@ -26,6 +26,7 @@ use crate::graph::AssetGraph;
 use crate::materialize::Observer;
 use crate::materialize::io_set::IoManagers;
 use crate::materialize::lease;
+use crate::materialize::listener::{self, SharedListener, StepOutput};
 use crate::materialize::plan::{Plan, Step};
 use crate::materialize::record::{InputVersion, MaterializationRecord};
 use crate::materialize::report::{StepReport, StepStatus};
@@ -56,6 +57,7 @@ pub(super) struct RunSettings {
     pub tag: Option<Arc<str>>,
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     pub leases: crate::materialize::lease::LeaseSettings,
+    pub listener: Option<SharedListener>,
 }
 
 /// What every step task needs.
@@ -72,6 +74,7 @@ struct Shared {
     leases: crate::materialize::lease::LeaseSettings,
     /// The leases taken at the start of the run.
     run_leases: Option<lease::RunLeases>,
+    listener: Option<SharedListener>,
 }
 
 /// Runs every step of `plan`; returns their reports in plan order.
@@ -98,6 +101,7 @@ pub(super) async fn execute(
         tag: settings.tag.clone(),
         leases: settings.leases,
         run_leases,
+        listener: settings.listener.clone(),
     });
     let mut waiting_on: Vec<usize> = plan
         .steps()
@@ -506,21 +510,45 @@ async fn run_step(
 ) -> (StepReport, Option<Payload>, u32) {
     let started = Instant::now();
     let mut attempt = 1;
-    match try_step(shared, s, &known, held, &mut attempt).await {
+    let mut announced = false;
+    match try_step(shared, s, &known, held, &mut attempt, &mut announced).await {
         Ok((report, output)) => (report, output, attempt),
-        Err(message) => (failed(shared, s, started, message), None, attempt),
+        Err(message) => {
+            if let Some(to) = &shared.listener {
+                let step = step_info(shared, s);
+                if !announced {
+                    to.step_started(&step);
+                }
+                to.step_failed(&step, &message);
+            }
+            (failed(shared, s, started, message), None, attempt)
+        }
     }
+}
+
+/// Step `s` as listeners see it.
+fn step_info(shared: &Shared, s: usize) -> listener::StepInfo<'_> {
+    listener::step_info(
+        &shared.graph,
+        &shared.io,
+        &shared.plan,
+        s,
+        &shared.run_id,
+        shared.tag.as_deref(),
+    )
 }
 
 /// Runs one step; `attempt` is kept at the number of the current attempt at
 /// the asset function (retried after transient errors under the asset's
-/// [`RetryPolicy`](crate::retry::RetryPolicy)).
+/// [`RetryPolicy`](crate::retry::RetryPolicy)); `announced` is set once
+/// listeners were told the step started.
 async fn try_step(
     shared: &Shared,
     s: usize,
     known: &[Option<String>],
     held: Vec<Option<Payload>>,
     attempt: &mut u32,
+    announced: &mut bool,
 ) -> Result<(StepReport, Option<Payload>), String> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
@@ -639,6 +667,10 @@ async fn try_step(
         }
         Freshness::Stale { reason, inputs } => (reason, inputs),
     };
+    if let Some(to) = &shared.listener {
+        to.step_started(&step_info(shared, s));
+        *announced = true;
+    }
     lease::sweep_staged(
         io_of(&shared.io, &def.io_manager)?.as_ref(),
         &step.location,
@@ -800,6 +832,19 @@ async fn try_step(
         catalog
             .record_materialization(&record)
             .map_err(|e| format!("cannot record provenance in the catalog: {e}"))?;
+    }
+    if let Some(to) = &shared.listener {
+        let schema = match &payload {
+            Payload::Table(t) => Some(t.schema.as_ref()),
+            _ => None,
+        };
+        to.step_materialized(
+            &step_info(shared, s),
+            &StepOutput {
+                record: &record,
+                schema,
+            },
+        );
     }
     let done = report(
         shared,

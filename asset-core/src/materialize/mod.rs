@@ -6,6 +6,7 @@ mod coverage;
 mod execute;
 mod io_set;
 pub mod lease;
+pub mod listener;
 mod plan;
 pub mod record;
 pub mod report;
@@ -24,6 +25,7 @@ use crate::partition::{KeySpace, PartitionsDef};
 
 pub use coverage::LeftOut;
 pub use io_set::IoManagers;
+pub use listener::{RunListener, SharedListener};
 pub use plan::{ParamInputs, PartitionOrder, PartitionSelection, Plan, Step, StepInputSpec};
 pub use record::MaterializationRecord;
 pub use report::{RunReport, StepReport, StepStatus};
@@ -109,6 +111,7 @@ pub struct Materializer {
     config: Arc<ConfigFile>,
     tag: Option<Arc<str>>,
     leases: lease::LeaseSettings,
+    listener: Option<SharedListener>,
 }
 
 impl Materializer {
@@ -121,6 +124,7 @@ impl Materializer {
             config: Arc::new(ConfigFile::empty(crate::config::CONFIG_FILE_NAME)),
             tag: None,
             leases: lease::LeaseSettings::from_env_or_default(),
+            listener: None,
         }
     }
 
@@ -155,6 +159,13 @@ impl Materializer {
     /// [`TaggedIoManager`](tagged_io::TaggedIoManager)).
     pub fn with_tag(mut self, tag: Option<&str>) -> Self {
         self.tag = tag.map(Arc::from);
+        self
+    }
+
+    /// Tells `listener` about every run, and every step that computes (see
+    /// [`listener`]); daemon runs go through here too.
+    pub fn with_listener(mut self, listener: SharedListener) -> Self {
+        self.listener = Some(listener);
         self
     }
 
@@ -308,6 +319,14 @@ impl Materializer {
             if let Some(catalog) = &self.catalog {
                 snapshot::begin_run(catalog.clone(), &run_id, self.tag.clone()).await?;
             }
+            let run = |at| listener::RunInfo {
+                run_id: &run_id,
+                tag: self.tag.as_deref(),
+                at,
+            };
+            if let Some(to) = &self.listener {
+                to.run_started(&run(chrono::Utc::now()));
+            }
             let steps = execute::execute(
                 self.graph.clone(),
                 self.io.clone(),
@@ -327,18 +346,22 @@ impl Materializer {
                     tag: self.tag.clone(),
                     leases: self.leases,
                     cancel: options.cancel.clone(),
+                    listener: self.listener.clone(),
                 },
             )
             .await;
+            let status = if is_cancelled(options.cancel.as_deref()) {
+                RunStatus::Cancelled
+            } else if steps.iter().any(|s| s.status == StepStatus::Failed) {
+                RunStatus::Failed
+            } else {
+                RunStatus::Succeeded
+            };
             if let Some(catalog) = &self.catalog {
-                let status = if is_cancelled(options.cancel.as_deref()) {
-                    RunStatus::Cancelled
-                } else if steps.iter().any(|s| s.status == StepStatus::Failed) {
-                    RunStatus::Failed
-                } else {
-                    RunStatus::Succeeded
-                };
                 snapshot::end_run(catalog.clone(), &run_id, status).await?;
+            }
+            if let Some(to) = &self.listener {
+                to.run_finished(&run(chrono::Utc::now()), status);
             }
             steps
         };

@@ -51,6 +51,10 @@ const GUIDE: &[(&str, &[u8])] = &[
         include_bytes!("../../../book/src/unattended.md"),
     ),
     ("seeing.md", include_bytes!("../../../book/src/seeing.md")),
+    (
+        "openlineage.md",
+        include_bytes!("../../../book/src/openlineage.md"),
+    ),
     ("testing.md", include_bytes!("../../../book/src/testing.md")),
     (
         "performance.md",
