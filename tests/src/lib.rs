@@ -3,3 +3,4 @@
 //! or sleep in a chosen asset — so whole runs can be checked end to end.
 
 pub mod fixtures;
+pub mod webhook;
