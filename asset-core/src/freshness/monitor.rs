@@ -2,8 +2,12 @@
 //!
 //! It reads the catalog once (the latest materializations and recent
 //! durations of the assets with an SLA and their upstream), then only the
-//! materializations recorded since, so an idle pass costs one indexed query
-//! and the judgement in memory. An asset-partition whose deadline is at
+//! materializations recorded since. An asset's deadlines are judged again
+//! only when something can have changed: a materialization was recorded,
+//! or the clock reached the next instant at which one of its states turns
+//! (an on-time deadline becomes at risk, an at-risk one is breached, a new
+//! partition's window ends). So an idle pass costs one indexed query and a
+//! comparison per asset. An asset-partition whose deadline is at
 //! risk or breached opens an `sla_at_risk` or `sla_breached` alert, kept
 //! open in the catalog (so a restart neither repeats nor forgets it); a
 //! breach supersedes the at-risk alert (closed without a notice: nothing
@@ -19,7 +23,9 @@ use crate::alert::{Alert, AlertKind, Cause};
 use crate::catalog::{OpenAlert, UnattendedStore, instant_text};
 use crate::error::Error;
 use crate::freshness::Observations;
-use crate::freshness::sla::{self, Freshness, PartitionFreshness, Remaining, Since, human};
+use crate::freshness::sla::{
+    self, AssetFreshness, Freshness, PartitionFreshness, Remaining, Since, human,
+};
 use crate::graph::AssetGraph;
 use crate::materialize::Materializer;
 use crate::partition::PartitionsDef;
@@ -38,6 +44,9 @@ pub struct SlaMonitor {
     watched: Vec<usize>,
     /// Loaded on the first pass.
     state: Option<State>,
+    /// Per asset of `assets`: when it was last judged, and the first
+    /// instant its freshness can change without a new materialization.
+    quiet: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>>,
 }
 
 struct State {
@@ -56,6 +65,7 @@ impl SlaMonitor {
             .collect();
         let watched = crate::cli::inspect::with_upstream(graph, &assets);
         Self {
+            quiet: vec![None; assets.len()],
             assets,
             watched,
             state: None,
@@ -83,7 +93,8 @@ impl SlaMonitor {
         };
         let catalog_error = |e: crate::catalog::CatalogError| Error::Catalog(e.to_string());
         let graph = materializer.graph();
-        if self.state.is_none() {
+        let loading = self.state.is_none();
+        if loading {
             // The cursor first: what is recorded while loading is read
             // again next, never missed.
             let cursor = store.newest_materialization_id().map_err(catalog_error)?;
@@ -112,6 +123,7 @@ impl SlaMonitor {
         let Some(state) = &mut self.state else {
             return Ok(Vec::new());
         };
+        let mut changed = loading;
         loop {
             let events = store
                 .materializations_after(state.cursor, EVENTS_PER_READ)
@@ -119,6 +131,7 @@ impl SlaMonitor {
             for event in &events {
                 state.observed.apply(graph, event);
             }
+            changed |= !events.is_empty();
             match events.last() {
                 Some(last) => state.cursor = last.id,
                 None => break,
@@ -128,14 +141,25 @@ impl SlaMonitor {
             }
         }
         let at = instant_text(now);
-        let mut alerts = recoveries(graph, store, state, &at)?;
+        let mut alerts = Vec::new();
+        if changed {
+            // New durations and partitions: every estimate may move.
+            self.quiet.iter_mut().for_each(|q| *q = None);
+            alerts = recoveries(graph, store, state, &at)?;
+        }
         let space = materializer.key_space(&self.watched, Some(now))?;
         let mut remaining = Remaining::new(graph, &space, &state.observed);
-        for &i in &self.assets {
+        for (&i, quiet) in self.assets.iter().zip(&mut self.quiet) {
+            // Nothing can have turned since it was judged (a clock set
+            // back is judged again).
+            if quiet.is_some_and(|(judged, until)| judged <= now && now < until) {
+                continue;
+            }
             let Some(fresh) = sla::assess(graph, i, &space, now, &state.observed, &mut remaining)
             else {
                 continue;
             };
+            *quiet = Some((now, next_change(&fresh)));
             let def = graph.asset(i);
             for unmet in &fresh.unmet {
                 let cause = match unmet.state {
@@ -189,6 +213,33 @@ impl SlaMonitor {
         }
         Ok(alerts)
     }
+}
+
+/// The first instant `fresh` can change without a new materialization:
+/// an on-time deadline turns at risk, an at-risk one is breached, the next
+/// partition's window ends (or the next tick comes).
+fn next_change(fresh: &AssetFreshness) -> DateTime<Utc> {
+    let mut next = fresh
+        .next
+        .as_ref()
+        .map_or(DateTime::<Utc>::MAX_UTC, |d| d.since.at());
+    for unmet in &fresh.unmet {
+        let turns = match unmet.state {
+            Freshness::OnTime => {
+                let expected = TimeDelta::from_std(unmet.expected.unwrap_or_default())
+                    .unwrap_or(TimeDelta::MAX);
+                unmet
+                    .deadline
+                    .due
+                    .checked_sub_signed(expected)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC)
+            }
+            Freshness::AtRisk => unmet.deadline.due,
+            Freshness::Breached => continue,
+        };
+        next = next.min(turns);
+    }
+    next
 }
 
 fn is_sla(cause: Cause) -> bool {
@@ -280,5 +331,64 @@ fn why(unmet: &PartitionFreshness, sla: std::time::Duration, now: DateTime<Utc>)
                 TimeDelta::from_std(unmet.expected.unwrap_or_default()).unwrap_or(TimeDelta::MAX)
             )
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::freshness::sla::Deadline;
+    use crate::partition::PartitionKey;
+
+    fn utc(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 1, d, h, 0, 0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    fn unmet(day: u32, state: Freshness, expected: Option<u64>) -> PartitionFreshness {
+        PartitionFreshness {
+            deadline: Deadline {
+                partition: Some(PartitionKey::unchecked(format!("2024-01-{day:02}"))),
+                since: Since::WindowEnd(utc(day + 1, 0)),
+                due: utc(day + 1, 6),
+            },
+            state,
+            expected: expected.map(|h| Duration::from_secs(h * 3600)),
+        }
+    }
+
+    #[test]
+    fn an_asset_is_judged_again_when_its_first_state_can_turn() {
+        let next = Some(Deadline {
+            partition: Some(PartitionKey::unchecked("2024-01-03".to_owned())),
+            since: Since::WindowEnd(utc(4, 0)),
+            due: utc(4, 6),
+        });
+        let fresh = |unmet| AssetFreshness {
+            sla: Duration::from_secs(6 * 3600),
+            checked: 2,
+            unmet,
+            next: next.clone(),
+        };
+        // All met: when the next partition's window ends.
+        assert_eq!(next_change(&fresh(vec![])), utc(4, 0));
+        // On time, usually 2h: at risk from 04:00 on the day it is due.
+        assert_eq!(
+            next_change(&fresh(vec![unmet(2, Freshness::OnTime, Some(2))])),
+            utc(3, 4)
+        );
+        // At risk: breached at the deadline; breached: no further turn.
+        assert_eq!(
+            next_change(&fresh(vec![
+                unmet(1, Freshness::Breached, None),
+                unmet(2, Freshness::AtRisk, Some(2)),
+            ])),
+            utc(3, 6)
+        );
     }
 }
