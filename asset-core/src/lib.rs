@@ -36,6 +36,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod freshness;
 pub mod graph;
 pub mod materialize;
 pub mod openlineage;

@@ -1,6 +1,6 @@
 //! A tiny HTTP server on 127.0.0.1 for tests of sinks that POST (alert
 //! webhooks, OpenLineage endpoints): it records each request's path and
-//! body and answers 200.
+//! body and answers 200, or never (to test timeouts).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,6 +25,12 @@ pub struct HttpReceiver {
 impl HttpReceiver {
     /// Starts one on a free port.
     pub fn start() -> Self {
+        Self::start_answering(true)
+    }
+
+    /// Starts one on a free port that answers every request with 200, or,
+    /// when `answer` is false, records it and never answers.
+    pub fn start_answering(answer: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("an address"));
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -32,7 +38,7 @@ impl HttpReceiver {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, &seen));
+                std::thread::spawn(move || serve(stream, &seen, answer));
             }
         });
         Self { base, received }
@@ -44,7 +50,7 @@ impl HttpReceiver {
     }
 }
 
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Received>>) {
+fn serve(stream: TcpStream, seen: &Mutex<Vec<Received>>, answer: bool) {
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
@@ -73,6 +79,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Received>>) {
     }
     let mut body = vec![0; length];
     if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    if !answer {
+        // Hold the connection without a reply: the client's timeout fires.
+        std::thread::sleep(std::time::Duration::from_secs(30));
         return;
     }
     if let Ok(mut seen) = seen.lock() {

@@ -4,3 +4,4 @@
 
 pub mod fixtures;
 pub mod http_receiver;
+pub mod webhook;

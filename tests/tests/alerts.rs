@@ -2,13 +2,11 @@
 //! server on 127.0.0.1 in the test process receiving webhooks, a real shell
 //! script as a command sink.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use integration_tests::webhook::Receiver;
 
 const DAY: &str = "2024-01-02";
 
@@ -29,71 +27,6 @@ fn fixture(root: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> O
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A webhook receiver: records each POST body; answers 200, or never
-/// (`hang`), to test timeouts.
-struct Receiver {
-    url: String,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-impl Receiver {
-    fn start(hang: bool) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = bodies.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, &seen, hang));
-            }
-        });
-        Self { url, bodies }
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        self.bodies
-            .lock()
-            .expect("not poisoned")
-            .iter()
-            .map(|b| serde_json::from_str(b).expect("a JSON body"))
-            .collect()
-    }
-}
-
-fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>, hang: bool) {
-    let mut reader = BufReader::new(stream);
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    if hang {
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        return;
-    }
-    seen.lock()
-        .expect("not poisoned")
-        .push(String::from_utf8_lossy(&body).into_owned());
-    let mut stream = reader.into_inner();
-    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 }
 
 fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
@@ -216,7 +149,7 @@ fn a_command_sink_gets_the_alert_as_json_on_stdin() {
         "the log sink: {stderr}"
     );
     let body = std::fs::read_to_string(&received).expect("the script wrote its stdin");
-    let alert: Value = serde_json::from_str(&body).expect("JSON on stdin");
+    let alert: serde_json::Value = serde_json::from_str(&body).expect("JSON on stdin");
     assert_eq!(alert["asset"], "other");
     assert_eq!(alert["kind"], "firing");
 }
@@ -441,4 +374,71 @@ fn a_daemon_launched_run_sends_its_alert_once() {
     let bodies = hook.bodies();
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     assert_eq!(bodies[1]["partition"], "2024-01-03");
+}
+
+#[test]
+fn a_breached_sla_pages_once_through_the_webhook_and_recovers_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hook = Receiver::start(false);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[alerts]\nP2 = [{{ type = \"webhook\", url = \"{}\", retries = 0 }}]\n",
+            hook.url
+        ),
+    );
+    let root = dir.path().join("root");
+    let sla = [("FIXTURE_SLA", "other=6h")];
+    let pass = |now: &str| {
+        let out = fixture(&root, &config, &["daemon", "--once", "--now", now], &sla);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    // The 1st was due on the 2nd at 06:00 and nothing was materialized.
+    let stdout = pass("2024-01-02T07:00:00Z");
+    assert!(
+        stdout.contains("[P2] FIRING sla_breached other 2024-01-01"),
+        "{stdout}"
+    );
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let alert = &bodies[0];
+    assert_eq!(alert["kind"], "firing");
+    assert_eq!(alert["asset"], "other");
+    assert_eq!(alert["partition"], "2024-01-01");
+    assert_eq!(alert["severity"], "P2");
+    assert_eq!(alert["cause"], "sla_breached");
+    assert!(alert["run_id"].is_null(), "no run raised it: {alert}");
+    let why = alert["why"].as_str().unwrap_or("");
+    assert!(
+        why.contains("not materialized by its deadline 2024-01-02T06:00:00Z"),
+        "{why}"
+    );
+
+    // Another daemon process an hour later: still breached, nothing new.
+    pass("2024-01-02T08:00:00Z");
+    assert_eq!(hook.bodies().len(), 1, "deduplicated: {:?}", hook.bodies());
+
+    // Materialized late; the next pass sends one recovery notice.
+    let out = fixture(
+        &root,
+        &config,
+        &[
+            "materialize",
+            "--select",
+            "other",
+            "--partition",
+            "2024-01-01",
+        ],
+        &sla,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    pass("2024-01-02T09:00:00Z");
+    let bodies = hook.bodies();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["kind"], "recovered");
+    assert_eq!(bodies[1]["cause"], "sla_breached");
+    assert_eq!(bodies[1]["partition"], "2024-01-01");
+    pass("2024-01-02T10:00:00Z");
+    assert_eq!(hook.bodies().len(), 2, "one recovery: {:?}", hook.bodies());
 }

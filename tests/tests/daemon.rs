@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use asset_core::catalog::{TickStatus, UnattendedStore};
+use asset_core::alert::{AlertKind, Cause, Severity};
+use asset_core::catalog::{MaterializationRecord, TickStatus, UnattendedStore};
 use asset_core::daemon::{Daemon, LaunchStatus, ManualClock, PassReport, Trigger};
 use asset_core::materialize::PartitionSelection;
 use asset_core::testing::TestPipeline;
 use asset_core::{AssetDef, Automation, PartitionsDef, Schedule};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use integration_tests::fixtures::{self, Behaviour};
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -524,4 +525,286 @@ fn two_daemons_as_two_processes_one_runs_and_sigterm_stops_it_cleanly() {
     // Its lock is released: a pass runs now.
     let (code, _, stderr) = output(fixture(dir.path()).args(["daemon", "--once"]));
     assert_eq!(code, 0, "{stderr}");
+}
+
+// ---- SLAs: deadlines checked on every pass ----
+
+/// The diamond with `other` (daily, no upstream) under a 6h SLA at P1.
+fn diamond_with_sla() -> Vec<AssetDef> {
+    fixtures::diamond(&Behaviour::ok(5))
+        .into_iter()
+        .map(|def| {
+            if def.key == "other" {
+                def.with_sla(Duration::from_secs(6 * 3600))
+                    .with_severity(Severity::P1)
+            } else {
+                def
+            }
+        })
+        .collect()
+}
+
+/// Records that `other`'s `partition` was materialized and took `took`
+/// (its typical duration, for the at-risk estimate), without running it.
+fn record_past_run(h: &Harness, partition: &str, finished: DateTime<Utc>, took: TimeDelta) {
+    let catalog = h.pipeline.materializer().catalog().expect("catalog");
+    catalog
+        .record_materialization(&MaterializationRecord {
+            asset: "other".into(),
+            partition: Some(partition.into()),
+            run_id: "past".into(),
+            code_version: "old".into(),
+            data_version: "00".into(),
+            inputs: Vec::new(),
+            uri: "file:///nowhere".into(),
+            rows: 1,
+            bytes: 1,
+            started_at: (finished - took).to_rfc3339(),
+            finished_at: finished.to_rfc3339(),
+            framework_version: "0".into(),
+            config_hash: None,
+            git_commit: "unknown".into(),
+            schema: None,
+            tag: None,
+            promoted_from: None,
+        })
+        .expect("record");
+    catalog.flush().expect("flush");
+}
+
+fn causes(pass: &PassReport) -> Vec<(AlertKind, Cause, Option<String>)> {
+    pass.sla_alerts
+        .iter()
+        .map(|a| (a.kind, a.cause, a.partition.clone()))
+        .collect()
+}
+
+#[test]
+fn an_sla_goes_on_time_at_risk_breached_and_recovers_with_one_alert_each() {
+    let h = Harness::new(diamond_with_sla(), utc(2024, 1, 3, 3, 0));
+    // The 1st was done (it took two hours); the 2nd is due on the 3rd at 06:00.
+    record_past_run(&h, "2024-01-01", utc(2024, 1, 2, 2, 0), TimeDelta::hours(2));
+    let mut daemon = h.daemon();
+    assert_eq!(daemon.sla_assets(), 1);
+
+    // 03:00: three hours left, it takes two: on time, nothing sent.
+    let pass = h.pass(&mut daemon);
+    assert!(pass.sla_alerts.is_empty(), "{:?}", pass.sla_alerts);
+
+    // 05:00: one hour left: at risk.
+    h.clock.set(utc(2024, 1, 3, 5, 0));
+    let pass = h.pass(&mut daemon);
+    assert_eq!(
+        causes(&pass),
+        vec![(
+            AlertKind::Firing,
+            Cause::SlaAtRisk,
+            Some("2024-01-02".into())
+        )]
+    );
+    let alert = &pass.sla_alerts[0];
+    assert_eq!(alert.asset, "other");
+    assert_eq!(alert.severity, Severity::P1);
+    assert_eq!(alert.run_id, None, "no run raised it");
+    assert!(
+        alert.why.contains("due 2024-01-03T06:00:00Z") && alert.why.contains("1h left"),
+        "{}",
+        alert.why
+    );
+    // Still at risk, and after a restart: nothing new.
+    h.clock.set(utc(2024, 1, 3, 5, 30));
+    assert!(h.pass(&mut daemon).sla_alerts.is_empty());
+    daemon.unlock();
+    let mut daemon = h.daemon();
+    assert!(h.pass(&mut daemon).sla_alerts.is_empty(), "restart repeats");
+
+    // 06:30: breached; the at-risk alert is superseded without a notice.
+    h.clock.set(utc(2024, 1, 3, 6, 30));
+    let pass = h.pass(&mut daemon);
+    assert_eq!(
+        causes(&pass),
+        vec![(
+            AlertKind::Firing,
+            Cause::SlaBreached,
+            Some("2024-01-02".into())
+        )]
+    );
+    assert!(
+        pass.sla_alerts[0]
+            .why
+            .contains("not materialized by its deadline"),
+        "{}",
+        pass.sla_alerts[0].why
+    );
+    let open: Vec<String> = h
+        .store()
+        .open_alerts()
+        .expect("open")
+        .into_iter()
+        .map(|a| a.cause)
+        .collect();
+    assert_eq!(open, vec!["sla_breached".to_owned()]);
+    h.clock.set(utc(2024, 1, 3, 7, 0));
+    assert!(h.pass(&mut daemon).sla_alerts.is_empty(), "deduplicated");
+
+    // Materialized (late): one recovery notice, then quiet.
+    let report = h
+        .pipeline
+        .materialize("other", Some("2024-01-02"))
+        .expect("run");
+    assert!(report.succeeded());
+    h.clock.set(utc(2024, 1, 3, 7, 30));
+    let pass = h.pass(&mut daemon);
+    assert_eq!(
+        causes(&pass),
+        vec![(
+            AlertKind::Recovered,
+            Cause::SlaBreached,
+            Some("2024-01-02".into())
+        )]
+    );
+    assert!(h.store().open_alerts().expect("open").is_empty());
+    assert!(h.pass(&mut daemon).sla_alerts.is_empty());
+}
+
+#[test]
+fn sla_deadlines_older_than_the_look_back_are_not_alerted() {
+    // Nothing was ever materialized, a year of partitions exists: only the
+    // last week's passed deadlines alert (one each), not 365.
+    let h = Harness::new(diamond_with_sla(), utc(2024, 12, 31, 12, 0));
+    let mut daemon = h.daemon();
+    let pass = h.pass(&mut daemon);
+    let partitions: Vec<String> = pass
+        .sla_alerts
+        .iter()
+        .filter(|a| a.cause == Cause::SlaBreached)
+        .filter_map(|a| a.partition.clone())
+        .collect();
+    assert_eq!(partitions.first().map(String::as_str), Some("2024-12-24"));
+    assert_eq!(partitions.last().map(String::as_str), Some("2024-12-30"));
+    assert_eq!(partitions.len(), 7, "{partitions:?}");
+}
+
+#[test]
+fn status_shows_each_sla_assets_freshness_at_a_given_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sla = |cmd: &mut Command| {
+        cmd.env("FIXTURE_SLA", "other=6h");
+    };
+    // The 1st, taking a little over a second.
+    let mut run = fixture(dir.path());
+    sla(&mut run);
+    run.env("FIXTURE_SLEEP_MS", "1200").args([
+        "materialize",
+        "--select",
+        "other",
+        "--partition",
+        "2024-01-01",
+    ]);
+    let (code, stdout, stderr) = output(&mut run);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let status = |now: &str| {
+        let mut cmd = fixture(dir.path());
+        sla(&mut cmd);
+        cmd.args(["status", "--now", now]);
+        let (code, stdout, stderr) = output(&mut cmd);
+        assert_eq!(code, 0, "{stderr}");
+        let header = stdout.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            header.contains("sla") && header.contains("deadline") && header.contains("left"),
+            "{stdout}"
+        );
+        let row = |asset: &str| {
+            stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("{asset} ")))
+                .map(|l| {
+                    l.split("  ")
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .unwrap_or_default()
+        };
+        (row("other"), row("source"))
+    };
+    // The 2nd day's deadline is the 3rd at 06:00.
+    let (other, source) = status("2024-01-02T01:00");
+    assert!(
+        other.contains("|on time|2024-01-03 06:00 UTC|1d 5h"),
+        "{other}"
+    );
+    assert!(source.contains("|0|-|-|-"), "no SLA: {source}");
+    // One second left; it takes more than one: at risk.
+    let (other, _) = status("2024-01-03T05:59:59");
+    assert!(
+        other.contains("|at risk 2024-01-02|2024-01-03 06:00 UTC|under a minute"),
+        "{other}"
+    );
+    let (other, _) = status("2024-01-03T07:00");
+    assert!(
+        other.contains("|breached 2024-01-02|2024-01-03 06:00 UTC|1h ago"),
+        "{other}"
+    );
+    let (code, _, stderr) = output(fixture(dir.path()).args(["status", "--now", "tomorrow"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--now \"tomorrow\" is not a time"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn schedules_reads_without_writing() {
+    // A root that does not exist stays so.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("new");
+    let (code, stdout, stderr) = output(fixture(&root).args(["schedules"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("joined"), "{stdout}");
+    assert!(!root.exists(), "schedules created the root");
+
+    // Over a root the daemon wrote: every file unchanged, the tick shown.
+    let (code, _, stderr) =
+        output(fixture(dir.path()).args(["daemon", "--once", "--now", "2024-01-03T07:00:00Z"]));
+    assert_eq!(code, 0, "{stderr}");
+    let before = listing(dir.path());
+    let (code, stdout, stderr) = output(fixture(dir.path()).args(["schedules"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("2024-01-03T06:00:00Z"),
+        "the last tick: {stdout}"
+    );
+    assert_eq!(listing(dir.path()), before, "schedules changed the root");
+
+    // On a read-only root (where permissions apply: root ignores them).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(dir.path(), mode(0o555)).expect("chmod");
+        let (code, stdout, stderr) = output(fixture(dir.path()).args(["schedules"]));
+        std::fs::set_permissions(dir.path(), mode(0o755)).expect("chmod");
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("2024-01-03T06:00:00Z"), "{stdout}");
+    }
+}
+
+/// Every file under `dir` with its size and modification time.
+fn listing(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let meta = entry.metadata().expect("metadata");
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push((entry.path(), meta.len(), meta.modified().expect("mtime")));
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -370,7 +370,7 @@ mod tests {
             partition: None,
             severity: Severity::P1,
             cause: Cause::RetriesExhausted,
-            run_id: "r".into(),
+            run_id: Some("r".into()),
             why: "boom".into(),
             at: "2024-01-01T00:00:00Z".into(),
         }

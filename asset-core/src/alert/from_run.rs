@@ -56,7 +56,7 @@ pub fn alerts_from_run(
                         partition: step.partition.clone(),
                         severity,
                         cause,
-                        run_id: report.run_id.clone(),
+                        run_id: Some(report.run_id.clone()),
                         why,
                         at: at.clone(),
                     });
@@ -81,7 +81,7 @@ pub fn alerts_from_run(
                             .parse()
                             .unwrap_or_else(|_| severity_of(graph, &step.asset)),
                         cause,
-                        run_id: report.run_id.clone(),
+                        run_id: Some(report.run_id.clone()),
                         why: format!(
                             "{} since run {} (opened {})",
                             if step.status == StepStatus::Fresh {
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(first[0].kind, AlertKind::Firing);
         assert_eq!(first[0].severity, Severity::P1);
         assert_eq!(first[0].cause, Cause::RetriesExhausted);
-        assert_eq!(first[0].run_id, "r1");
+        assert_eq!(first[0].run_id.as_deref(), Some("r1"));
         assert_eq!(first[0].why, "boom");
         let again = alerts_from_run(
             &graph,

@@ -104,8 +104,9 @@ pub struct Alert {
     pub severity: Severity,
     /// Why.
     pub cause: Cause,
-    /// The run it comes from (`daemon` for a deadline check).
-    pub run_id: String,
+    /// The run it comes from; `None` (JSON `null`) for an SLA alert, which
+    /// comes from the daemon's deadline check, not from a run.
+    pub run_id: Option<String>,
     /// One line for a person: what happened and what it affects.
     pub why: String,
     /// When (RFC 3339, UTC).
@@ -156,7 +157,7 @@ mod tests {
             partition: Some("2024-01-01".into()),
             severity: Severity::P1,
             cause: Cause::RetriesExhausted,
-            run_id: "run-1".into(),
+            run_id: Some("run-1".into()),
             why: "failed after 3 attempts: timeout".into(),
             at: "2024-01-02T03:00:00Z".into(),
         };

@@ -1136,7 +1136,7 @@ fn open_connection(path: &Path, reader: bool) -> Result<Connection, CatalogError
 /// file), the file is opened as immutable, which creates nothing. When a
 /// writer has them open, they are shared as usual. A read-only folder
 /// where they cannot be made falls back to immutable too.
-fn open_read_only_connection(path: &Path) -> Result<Connection, CatalogError> {
+pub(crate) fn open_read_only_connection(path: &Path) -> Result<Connection, CatalogError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");

@@ -101,6 +101,10 @@ pub struct MaterializationEvent {
     /// The data version of the materialization before it of the same
     /// asset-partition, if any: equal means early cutoff.
     pub previous_data_version: Option<String>,
+    /// When its step started (RFC 3339).
+    pub started_at: String,
+    /// When it was recorded (RFC 3339).
+    pub finished_at: String,
 }
 
 /// An alert that has fired and not recovered.
@@ -114,7 +118,7 @@ pub struct OpenAlert {
     pub cause: String,
     /// Its severity (`P0`..`P3`).
     pub severity: String,
-    /// The run it was raised in (or `daemon` for an SLA check).
+    /// The run it was raised in (empty for an SLA alert: no run raised it).
     pub run_id: String,
     /// The one-line explanation sent.
     pub why: String,
@@ -175,6 +179,20 @@ impl UnattendedStore {
             .and_then(|_| conn.execute_batch("PRAGMA synchronous = NORMAL;"))
             .map_err(|e| CatalogError::sqlite(&path, e))?;
         schema::migrate(&mut conn, &path)?;
+        Ok(Self {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens the existing catalog at `path` for reading only (`schedules`):
+    /// nothing is created or migrated, and a read-only root works. An
+    /// older schema is refused like the other reading commands do.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, CatalogError> {
+        let path = path.as_ref().to_owned();
+        schema::check_file(&path)?;
+        let conn = super::sqlite::open_read_only_connection(&path)?;
+        schema::check_current(&conn, &path)?;
         Ok(Self {
             path,
             conn: Mutex::new(conn),
@@ -406,7 +424,8 @@ impl UnattendedStore {
                         (SELECT p.data_version FROM materializations p
                           WHERE p.asset = m.asset AND p.partition_key = m.partition_key
                             AND p.tag = '' AND p.id < m.id
-                          ORDER BY p.id DESC LIMIT 1)
+                          ORDER BY p.id DESC LIMIT 1),
+                        m.started_at, m.finished_at
                  FROM materializations m
                  WHERE m.id > ?1 AND m.tag = '' ORDER BY m.id LIMIT ?2",
             )?;
@@ -417,6 +436,8 @@ impl UnattendedStore {
                     partition: unkey(r.get(2)?),
                     data_version: r.get(3)?,
                     previous_data_version: r.get(4)?,
+                    started_at: r.get(5)?,
+                    finished_at: r.get(6)?,
                 })
             })?;
             rows.collect()

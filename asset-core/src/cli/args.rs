@@ -202,6 +202,10 @@ pub struct StatusArgs {
     /// Refuse to assess more asset-partitions than this.
     #[arg(long, default_value_t = crate::materialize::DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
+    /// Judge as of this time instead of now: which time partitions exist,
+    /// and the SLA deadlines (RFC 3339, or `YYYY-MM-DDTHH:MM` in UTC).
+    #[arg(long)]
+    pub now: Option<String>,
 }
 
 /// Arguments of `dlq`.

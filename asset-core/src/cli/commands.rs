@@ -129,8 +129,8 @@ pub(super) fn run(
             tags::discard(&root, catalog.as_ref(), &args.tag)
         }
         Command::Schedules(args) => {
-            let path = catalog_path(&StorageRoot::parse(&cli.root)?, cli.catalog.as_deref());
-            daemon::schedules(&graph, &path, args)
+            let path = read_only::existing_catalog_file(&cli.root, cli.catalog.as_deref())?;
+            daemon::schedules(&graph, path.as_deref(), args)
         }
         Command::Daemon(args) => {
             let settings = daemon::settings(args)?;

@@ -158,8 +158,13 @@ async fn wait_for_shutdown_signal() {
 
 /// What a `--once` pass did, one row per launch.
 fn pass_table(pass: &PassReport) -> String {
+    let mut sla = String::new();
+    for alert in &pass.sla_alerts {
+        sla.push_str(&alert.summary());
+        sla.push('\n');
+    }
     if pass.outcomes.is_empty() {
-        return format!("{}: nothing due\n", instant_text(pass.at));
+        return format!("{}: nothing due\n{sla}", instant_text(pass.at));
     }
     let mut rows = vec![
         [
@@ -193,7 +198,7 @@ fn pass_table(pass: &PassReport) -> String {
         ]);
     }
     format!(
-        "{}: {} launches\n{}",
+        "{}: {} launches\n{}{sla}",
         instant_text(pass.at),
         pass.outcomes.len(),
         render(&rows)
@@ -212,7 +217,7 @@ fn selection_text(partitions: &PartitionSelection) -> String {
 /// assets under automation.
 pub(super) fn schedules(
     graph: &AssetGraph,
-    catalog_path: &Path,
+    catalog_path: Option<&Path>,
     args: &SchedulesArgs,
 ) -> Result<ExitCode, Error> {
     let now = args
@@ -221,15 +226,15 @@ pub(super) fn schedules(
         .map(|t| parse_time("--now", t))
         .transpose()?
         .unwrap_or_else(Utc::now);
-    // Without a catalog yet, no tick was ever taken (and none is created).
-    let last: std::collections::HashMap<String, DateTime<Utc>> = if catalog_path.exists() {
-        UnattendedStore::open(catalog_path)
+    // Read-only, like every inspection command; without a catalog yet, no
+    // tick was ever taken (and none is created).
+    let last: std::collections::HashMap<String, DateTime<Utc>> = match catalog_path {
+        Some(path) => UnattendedStore::open_read_only(path)
             .and_then(|store| store.last_ticks())
             .map_err(|e| Error::Catalog(e.to_string()))?
             .into_iter()
-            .collect()
-    } else {
-        Default::default()
+            .collect(),
+        None => Default::default(),
     };
     let mut rows = vec![
         [

@@ -122,9 +122,10 @@ fn assess(
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Assessment>, Error> {
     let mut all = Vec::new();
-    assess_each(store, config, selected, partitions, |a| all.push(a))?;
+    assess_each(store, config, selected, partitions, now, |a| all.push(a))?;
     Ok(all)
 }
 
@@ -146,10 +147,10 @@ fn assess_each(
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,
+    now: chrono::DateTime<chrono::Utc>,
     each: impl FnMut(Assessment),
 ) -> Result<(), Error> {
     let latest = latest_with_upstream(store.graph, store.catalog, selected)?;
-    let now = chrono::Utc::now();
     assess_each_with_latest(store, config, selected, partitions, &latest, now, each)
 }
 
@@ -258,10 +259,16 @@ pub(super) fn status(
         verify: args.verify,
     };
     let store = Store { graph, catalog, io };
+    let now = args
+        .now
+        .as_deref()
+        .map(|t| crate::cli::daemon::parse_time("--now", t))
+        .transpose()?
+        .unwrap_or_else(chrono::Utc::now);
     if !args.json && args.partition.is_none() {
-        return status_summary(store, config, &selected, partitions);
+        return status_summary(store, config, &selected, partitions, now);
     }
-    let assessments = assess(store, config, &selected, partitions)?;
+    let assessments = assess(store, config, &selected, partitions, now)?;
     if args.json {
         let mut rows: Vec<serde_json::Value> = Vec::with_capacity(assessments.len());
         for a in &assessments {
@@ -323,10 +330,11 @@ fn status_summary(
     config: &ConfigFile,
     selected: &[usize],
     partitions: Partitions<'_>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ExitCode, Error> {
     let mut order: Vec<String> = Vec::new();
     let mut by_asset: HashMap<String, AssetSummary> = HashMap::new();
-    assess_each(store, config, selected, partitions, |a| {
+    assess_each(store, config, selected, partitions, now, |a| {
         if !by_asset.contains_key(&a.asset) {
             order.push(a.asset.clone());
         }
@@ -350,30 +358,32 @@ fn status_summary(
             };
         }
     })?;
-    let mut rows = vec![
-        [
-            "asset",
-            "partitions",
-            "fresh",
-            "stale",
-            "missing",
-            "failed",
-            "first reason",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    // The freshness columns only when a selected asset has an SLA.
+    let freshness = crate::freshness::of_assets(store.graph, store.catalog, selected, now)?;
+    let mut header = vec!["asset", "partitions", "fresh", "stale", "missing", "failed"];
+    if !freshness.is_empty() {
+        header.extend(["sla", "deadline", "left"]);
+    }
+    header.push("first reason");
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
     for asset in order {
         let s = by_asset.remove(&asset).unwrap_or_default();
-        rows.push(vec![
-            asset,
+        let mut row = vec![
+            asset.clone(),
             s.partitions.to_string(),
             s.fresh.to_string(),
             s.stale.to_string(),
             s.missing.to_string(),
             s.failed.to_string(),
-            s.newest_reason,
-        ]);
+        ];
+        if !freshness.is_empty() {
+            row.extend(match freshness.get(&asset) {
+                Some(f) => crate::freshness::columns(f, now),
+                None => ["-".into(), "-".into(), "-".into()],
+            });
+        }
+        row.push(s.newest_reason);
+        rows.push(row);
     }
     print!("{}", render(&rows));
     Ok(ExitCode::SUCCESS)
@@ -405,7 +415,13 @@ pub(super) fn why(
         one: partition,
         ..Partitions::default()
     };
-    let assessments = assess(Store { graph, catalog, io }, config, &assets, one)?;
+    let assessments = assess(
+        Store { graph, catalog, io },
+        config,
+        &assets,
+        one,
+        chrono::Utc::now(),
+    )?;
     let target = (def.key.clone(), partition.map(str::to_owned));
     let history = |k: &PartKey| -> Vec<MaterializationRecord> {
         catalog

@@ -1,5 +1,5 @@
 //! The root and catalog of the commands that only read (`status`, `why`,
-//! `lineage`, `history`, `partitions`, `tags`, `dlq`): opened read-only, so
+//! `lineage`, `history`, `partitions`, `tags`, `dlq`, `schedules`): opened read-only, so
 //! they create nothing, change nothing and work on a read-only root.
 //!
 //! Over a root where nothing was materialized yet (no folder, or no catalog
@@ -36,6 +36,20 @@ impl ReadCatalog {
             ReadCatalog::Existing(catalog) | ReadCatalog::Empty { catalog, .. } => catalog,
         }
     }
+}
+
+/// The catalog file of `root` (`--catalog`, or the default file in it) if
+/// it exists: `schedules` reads its ticks without opening anything else.
+pub(super) fn existing_catalog_file(
+    root: &str,
+    explicit: Option<&Path>,
+) -> Result<Option<std::path::PathBuf>, Error> {
+    let path = match (StorageRoot::parse_existing(root)?, explicit) {
+        (_, Some(explicit)) => Some(explicit.to_path_buf()),
+        (Some(root), None) => Some(catalog_path(&root, None)),
+        (None, None) => None,
+    };
+    Ok(path.filter(|p| p.exists()))
 }
 
 /// Opens `root` (as given) and its catalog (`--catalog`, or the default

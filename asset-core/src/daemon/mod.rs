@@ -9,6 +9,10 @@
 //! a tick twice and resumes a catch-up where it stopped; a lock row in the
 //! catalog keeps a second daemon on the same catalog out.
 //!
+//! After the launches, each pass checks the SLA deadlines
+//! ([`SlaMonitor`]) and sends the `sla_at_risk` / `sla_breached` alerts and
+//! recovery notices due.
+//!
 //! Time comes from a [`Clock`]: the system clock in production, a
 //! [`ManualClock`] in tests (which never sleep).
 
@@ -28,6 +32,8 @@ use crate::materialize::{MaterializeOptions, Materializer, PartitionSelection, R
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use evaluate::{Decisions, Evaluator, Launch, Trigger, schedule_timezone};
+
+use crate::freshness::SlaMonitor;
 
 /// How long the daemon lock lasts unless renewed (each pass renews it).
 pub const LOCK_TTL: Duration = Duration::from_secs(30);
@@ -72,6 +78,9 @@ pub struct PassReport {
     pub evaluation: Duration,
     /// Each launch, in order.
     pub outcomes: Vec<LaunchOutcome>,
+    /// The SLA alerts and recovery notices the deadline check raised after
+    /// the launches (already recorded, and sent if alerts are routed).
+    pub sla_alerts: Vec<crate::alert::Alert>,
 }
 
 impl PassReport {
@@ -90,6 +99,7 @@ pub struct Daemon {
     clock: Arc<dyn Clock>,
     holder: String,
     evaluator: Evaluator,
+    sla: SlaMonitor,
     jobs: usize,
     alerts: Option<crate::alert::Deliverer>,
 }
@@ -103,6 +113,7 @@ impl Daemon {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let evaluator = Evaluator::new(materializer.graph());
+        let sla = SlaMonitor::new(materializer.graph());
         // A per-process counter too: two daemons made in one millisecond
         // (tests, embedders) must not share a lock holder.
         static DAEMONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -119,6 +130,7 @@ impl Daemon {
             clock,
             holder,
             evaluator,
+            sla,
             jobs: num_cpus::get().max(1),
             alerts: None,
         }
@@ -159,6 +171,18 @@ impl Daemon {
     /// How many schedules and automation conditions each pass evaluates.
     pub fn conditions(&self) -> usize {
         self.evaluator.conditions(self.materializer.graph())
+    }
+
+    /// How many assets with an SLA each pass checks the deadlines of.
+    pub fn sla_assets(&self) -> usize {
+        self.sla.assets()
+    }
+
+    /// Checks every SLA deadline now: the alerts and recovery notices due,
+    /// already recorded in the catalog (not sent: a pass sends them).
+    pub fn check_deadlines(&mut self) -> Result<Vec<crate::alert::Alert>, Error> {
+        let now = self.clock.now();
+        self.sla.check(&self.materializer, &self.store, now)
     }
 
     /// Takes (or renews) the daemon lock; another live daemon on the same
@@ -250,10 +274,16 @@ impl Daemon {
                 .set_cursor(evaluate::EAGER_CURSOR, cursor)
                 .map_err(|e| Error::Catalog(e.to_string()))?;
         }
+        // After the launches: what they materialized meets its deadline.
+        let sla_alerts = self.sla.check(&self.materializer, &self.store, at)?;
+        if let Some(deliverer) = &self.alerts {
+            sla_alerts.iter().for_each(|a| deliverer.send(a.clone()));
+        }
         Ok(PassReport {
             at,
             evaluation,
             outcomes,
+            sla_alerts,
         })
     }
 

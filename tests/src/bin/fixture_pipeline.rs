@@ -4,7 +4,7 @@
 //! the `FIXTURE_*` variables of [`Behaviour::from_env`].
 //!
 //! `FIXTURE_SCHEDULE=joined=0 6 * * *` (`;`-separated) gives assets a
-//! schedule.
+//! schedule, `FIXTURE_SLA=other=6h` (`;`-separated) an SLA.
 //!
 //! `FIXTURE_PARQUET_CHUNK_BYTES=N` stores tables through the streamed
 //! (multipart) Parquet path in chunks of N bytes, whatever their size, so
@@ -51,6 +51,23 @@ fn main() -> ExitCode {
         };
         for def in assets.iter_mut().filter(|d| d.key == asset) {
             def.unattended.schedule = Some(schedule.clone());
+        }
+    }
+    // `FIXTURE_SLA=asset=6h;asset=30m` gives assets an SLA.
+    let slas = std::env::var("FIXTURE_SLA").unwrap_or_default();
+    for entry in slas.split(';').filter(|e| !e.is_empty()) {
+        let Some((asset, text)) = entry.split_once('=') else {
+            return usage(&graph);
+        };
+        let sla = match asset_core::schedule::parse_sla(text) {
+            Ok(sla) => sla,
+            Err(e) => {
+                eprintln!("error: FIXTURE_SLA: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        for def in assets.iter_mut().filter(|d| d.key == asset) {
+            def.unattended.sla = Some(sla);
         }
     }
     let mut app = App::from_assets(assets);
