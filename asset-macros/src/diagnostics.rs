@@ -4,11 +4,14 @@
 use proc_macro2::TokenStream;
 
 /// ` (did you mean `x`?)` for the known name closest to `text` (a typo, a
-/// case slip or a missing letter; Damerau-Levenshtein distance at most 2,
-/// or a match ignoring case), or an empty string when none is close.
-/// `candidates` is a comma-separated list, as the messages print it.
+/// case slip or a missing letter: a match ignoring case, or a
+/// Damerau-Levenshtein distance of one edit per three letters, at least
+/// one and at most two, so that a short word is not "corrected" into an
+/// unrelated one), or an empty string when none is close. `candidates` is
+/// a comma-separated list, as the messages print it.
 pub(crate) fn did_you_mean(text: &str, candidates: &str) -> String {
     let lower = text.to_lowercase();
+    let allowed = (text.chars().count() / 3).clamp(1, 2);
     candidates
         .split(',')
         .map(str::trim)
@@ -21,7 +24,7 @@ pub(crate) fn did_you_mean(text: &str, candidates: &str) -> String {
             };
             (distance, c)
         })
-        .filter(|&(d, _)| d <= 2)
+        .filter(|&(d, _)| d <= allowed)
         .min_by_key(|&(d, _)| d)
         .map_or_else(String::new, |(_, c)| format!(" (did you mean `{c}`?)"))
 }
@@ -84,6 +87,8 @@ mod did_you_mean_tests {
         assert_eq!(did_you_mean("Weekly", kinds), " (did you mean `weekly`?)");
         assert_eq!(did_you_mean("monthy", kinds), " (did you mean `monthly`?)");
         assert_eq!(did_you_mean("yearly", kinds), "");
+        // Two edits from `io`, but a three-letter word gets one.
+        assert_eq!(did_you_mean("foo", "name, io"), "");
         assert_eq!(did_you_mean("p1", "P0, P1"), " (did you mean `P1`?)");
     }
 }

@@ -256,7 +256,7 @@ mod tests {
                 quote!(
                     fn h() {}
                 ),
-                "unknown option `versoin`; expected one of: uses, version",
+                "unknown option `versoin` (did you mean `version`?); expected one of: uses, version",
             ),
             (
                 quote!(version = ""),

@@ -91,6 +91,16 @@ pub fn table(rows: usize, seed: f64) -> Result<RecordBatch, AssetError> {
     )?)
 }
 
+/// A row rule over fixture tables: rejects the rows whose `id` is a
+/// multiple of ten.
+pub fn every_tenth_id(batch: &RecordBatch) -> Result<arrow_array::BooleanArray, String> {
+    let ids = batch
+        .column_by_name("id")
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .ok_or("no int64 `id` column")?;
+    Ok(ids.iter().map(|id| id.map(|id| id % 10 == 0)).collect())
+}
+
 /// A fixture asset: sums the `value` columns of its inputs (plus a seed from
 /// its key and partition) into a new table.
 pub fn asset(

@@ -531,3 +531,38 @@ fn run_time_assets_record_the_working_directorys_commit() {
         assert_eq!(record.git_commit, commit, "{}", record.asset);
     }
 }
+
+/// `list | head`: the reader goes away while the command still writes.
+/// The command must end quietly (no panic on the closed pipe, exit 0), as
+/// `ls | head` does.
+#[test]
+fn output_into_a_pipe_closed_early_ends_quietly() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [
+        vec!["list"],
+        vec!["status"],
+        vec!["lineage", "l00_a00", "--downstream"],
+    ] {
+        // 4,000 assets: far more output than a pipe buffers, so the writer
+        // meets the closed pipe whenever the reader goes.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"))
+            .arg("--root")
+            .arg(dir.path())
+            .args(&args)
+            .env_remove("ASSETFLOW_ROOT")
+            .env("FIXTURE_GRAPH", "layered:20:200")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("fixture binary runs");
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut first = [0u8; 16];
+        std::io::Read::read_exact(&mut stdout, &mut first).expect("some output");
+        drop(stdout);
+        let out = child.wait_with_output().expect("exits");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

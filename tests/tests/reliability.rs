@@ -926,3 +926,41 @@ fn the_single_command_for_a_month_and_its_days_replaces_the_two_hinted() {
     assert_code(&out, 0);
     assert!(text(&out.stdout).contains("fresh"), "{}", text(&out.stdout));
 }
+
+#[test]
+fn the_dead_letter_hint_shows_the_rejected_rows_as_printed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"))
+        .arg("--root")
+        .arg(dir.path())
+        .args(["materialize", "--partition", DAY, "--select", "source"])
+        .env_remove("ASSETFLOW_ROOT")
+        .env("FIXTURE_REJECT", "source")
+        .output()
+        .expect("fixture binary runs");
+    assert_code(&out, 0);
+    let stdout = text(&out.stdout);
+    let hint = stdout
+        .split('`')
+        .find(|part| part.starts_with("dlq "))
+        .unwrap_or_else(|| panic!("a dlq hint in: {stdout}"));
+    assert_eq!(hint, format!("dlq source --partition {DAY}"));
+    let shown = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"))
+        .arg("--root")
+        .arg(dir.path())
+        .args(hint.split_whitespace())
+        .env_remove("ASSETFLOW_ROOT")
+        .env("FIXTURE_REJECT", "source")
+        .output()
+        .expect("fixture binary runs");
+    assert_code(&shown, 0);
+    let rows = text(&shown.stdout);
+    // 100 rows, ids 0..100: ten rejected, each with its reason.
+    assert_eq!(
+        rows.lines()
+            .filter(|l| l.contains("every tenth id"))
+            .count(),
+        10,
+        "{rows}"
+    );
+}

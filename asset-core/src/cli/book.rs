@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::catalog::Catalog;
 use crate::cli::args::BookArgs;
+use crate::cli::output::outln;
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::graph::{AssetGraph, Selection};
@@ -39,7 +40,7 @@ pub(super) fn book(
     let site = Site::generate(graph, catalog, config, io, &options)?;
     site.write_to(&args.out).map_err(usage)?;
     if args.no_build {
-        println!("{}", args.out.join("src").join("SUMMARY.md").display());
+        outln!("{}", args.out.join("src").join("SUMMARY.md").display());
         return Ok(ExitCode::SUCCESS);
     }
     build(&args.out)
@@ -48,7 +49,7 @@ pub(super) fn book(
 #[cfg(feature = "book")]
 fn build(out: &Path) -> Result<ExitCode, Error> {
     let index = crate::site::build::build(out).map_err(|e| Error::Internal(e.to_string()))?;
-    println!("{}", index.display());
+    outln!("{}", index.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -58,7 +59,7 @@ fn build(out: &Path) -> Result<ExitCode, Error> {
         "built without asset-core's `book` feature: wrote the source only; build it with `mdbook build {}`",
         out.display()
     );
-    println!("{}", out.join("src").join("SUMMARY.md").display());
+    outln!("{}", out.join("src").join("SUMMARY.md").display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -12,7 +12,7 @@ use crate::cli::args::{CatalogCommand, Cli, Command, MaterializeArgs, OrderArg};
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED, IoManagerFactory, inspect, progress};
 use crate::cli::{
-    alerts, book, daemon, dlq, lineage_events, partitions, read_only, rebuild, runs, tags,
+    alerts, book, daemon, dlq, lineage_events, output, partitions, read_only, rebuild, runs, tags,
 };
 use crate::config::ConfigFile;
 use crate::error::Error;
@@ -74,7 +74,7 @@ pub(super) fn run(
     let reading = || read_only::open(&cli.root, cli.catalog.as_deref());
     match &cli.command {
         Command::List => {
-            print!("{}", list(&graph));
+            output::write(&list(&graph))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
@@ -271,16 +271,21 @@ fn materialize(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if report.is_backfill() {
-        println!("{}", report.summary_by_asset());
+    let mut summary = if report.is_backfill() {
+        report.summary_by_asset()
     } else {
-        println!("{}", report.summary_table());
-    }
+        report.summary_table()
+    };
+    summary.push('\n');
     for line in &left_out {
-        println!("{line}");
+        summary.push_str(line);
+        summary.push('\n');
     }
+    // Alerts go out whatever became of the output.
+    let printed = output::write(&summary);
     alerts::raise(materializer.graph(), catalog, &report, &deliverer);
     alerts::finish(deliverer);
+    printed?;
     Ok(if cancel.load(std::sync::atomic::Ordering::Relaxed) {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if report.succeeded() {

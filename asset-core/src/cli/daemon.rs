@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::catalog::{UnattendedStore, instant_text};
 use crate::cli::args::{DaemonArgs, SchedulesArgs};
+use crate::cli::output::out;
 use crate::cli::table::render;
 use crate::cli::{EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::daemon::{
@@ -111,7 +112,7 @@ pub(super) fn run(
             let pass = daemon.pass(Some(&cancel)).await;
             daemon.unlock();
             let pass = pass?;
-            print!("{}", pass_table(&pass));
+            out!("{}", pass_table(&pass));
             let failed = pass.outcomes.iter().any(|o| o.status == LaunchStatus::Failed);
             Ok(if failed {
                 ExitCode::from(EXIT_FAILED)
@@ -305,7 +306,7 @@ pub(super) fn schedules(
         out.push('\n');
         out.push_str(&render(&automated));
     }
-    print!("{out}");
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@ use io_managers::Payload;
 use crate::check::{DEAD_LETTER_SUFFIX, dead_letter_location, subject};
 use crate::cli::EXIT_FAILED;
 use crate::cli::args::DlqArgs;
+use crate::cli::output::out;
 use crate::error::Error;
 use crate::graph::AssetGraph;
 use crate::materialize::IoManagers;
@@ -23,7 +24,7 @@ use crate::materialize::IoManagers;
 pub(super) fn dlq(graph: &AssetGraph, io: &IoManagers, args: &DlqArgs) -> Result<ExitCode, Error> {
     match render(graph, io, args)? {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Err(missing) => {

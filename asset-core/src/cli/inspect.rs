@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use crate::catalog::{Catalog, MaterializationRecord};
 use crate::cli::args::{HistoryArgs, LineageArgs, LineageFormat, StatusArgs, WhyArgs};
 use crate::cli::lineage_graph;
+use crate::cli::output::{out, outln};
 use crate::cli::table::render;
 use crate::config::ConfigFile;
 use crate::error::Error;
@@ -292,7 +293,7 @@ pub(super) fn status(
             }
             rows.push(row);
         }
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rows).map_err(catalog_error)?
         );
@@ -319,7 +320,7 @@ pub(super) fn status(
                 .join("; "),
         ]);
     }
-    print!("{}", render(&rows));
+    out!("{}", render(&rows));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -385,7 +386,7 @@ fn status_summary(
         row.push(s.newest_reason);
         rows.push(row);
     }
-    print!("{}", render(&rows));
+    out!("{}", render(&rows));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -429,7 +430,7 @@ pub(super) fn why(
             .unwrap_or_default()
     };
     for line in staleness::explain(&assessments, &target, &history) {
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -492,13 +493,13 @@ pub(super) fn lineage(
     }
     let tree = serde_json::Value::Object(tree);
     match args.format {
-        LineageFormat::Json => println!(
+        LineageFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&tree).map_err(catalog_error)?
         ),
-        LineageFormat::Tree => print!("{}", render_tree(&tree)),
-        LineageFormat::Dot => print!("{}", lineage_graph::dot(graph, &tree)),
-        LineageFormat::Mermaid => print!("{}", lineage_graph::mermaid(graph, &tree)),
+        LineageFormat::Tree => out!("{}", render_tree(&tree)),
+        LineageFormat::Dot => out!("{}", lineage_graph::dot(graph, &tree)),
+        LineageFormat::Mermaid => out!("{}", lineage_graph::mermaid(graph, &tree)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -703,9 +704,9 @@ pub(super) fn history(
                 .join(", "),
         ]);
     }
-    print!("{}", render(&rows));
+    out!("{}", render(&rows));
     if records.is_empty() {
-        println!("(no materializations of {} recorded)", def.key);
+        outln!("(no materializations of {} recorded)", def.key);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -40,6 +40,7 @@ pub(super) fn finish(lineage: Option<Arc<OpenLineage>>) {
         if tally.undelivered > 0 {
             tracing::warn!("{}", tally.summary());
         }
-        println!("{}", tally.summary());
+        // At the very end of the run: a failed write changes nothing of it.
+        let _ = crate::cli::output::write(&format!("{}\n", tally.summary()));
     }
 }

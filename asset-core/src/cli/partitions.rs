@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use crate::catalog::Catalog;
 use crate::cli::args::{PartitionsAction, PartitionsArgs};
+use crate::cli::output::{out, outln};
 use crate::cli::table::render;
 use crate::error::Error;
 use crate::graph::AssetGraph;
@@ -38,7 +39,7 @@ pub(super) fn run(
             let added = writable()?
                 .add_partitions(set, &keys)
                 .map_err(catalog_error)?;
-            println!(
+            outln!(
                 "added {added} key{} to dynamic partitions {set:?} ({} already there)",
                 plural(added),
                 keys.len() as u64 - added
@@ -51,7 +52,7 @@ pub(super) fn run(
             let removed = writable()?
                 .remove_partitions(set, &keys)
                 .map_err(catalog_error)?;
-            println!(
+            outln!(
                 "removed {removed} key{} from dynamic partitions {set:?}",
                 plural(removed)
             );
@@ -162,9 +163,9 @@ fn list(
         }
         rows.push(row);
     }
-    print!("{}", render(&rows));
+    out!("{}", render(&rows));
     let omitted = total - shown.len();
-    println!(
+    outln!(
         "{total} partition{} of {asset} ({}){}",
         plural(total),
         def.partitions.describe(),

@@ -13,6 +13,7 @@ use object_store::ObjectStoreExt;
 
 use crate::catalog::{Catalog, SqliteCatalog};
 use crate::check::DEAD_LETTER_SUFFIX;
+use crate::cli::output::outln;
 use crate::error::Error;
 use crate::materialize::record::MaterializationRecord;
 
@@ -46,7 +47,7 @@ pub(super) fn rebuild(root: &StorageRoot, catalog_path: &Path) -> Result<ExitCod
     let restored = catalog
         .replace_all(&mut records.into_iter())
         .map_err(|e| Error::Catalog(e.to_string()))?;
-    println!(
+    outln!(
         "rebuilt {} from {root}: {restored} materializations restored, {unreadable} unreadable records skipped",
         catalog_path.display()
     );

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use io_managers::StorageRoot;
 
 use crate::catalog::{Catalog, promoted_record};
+use crate::cli::output::{out, outln};
 use crate::cli::table::render;
 use crate::error::Error;
 use crate::graph::AssetGraph;
@@ -45,7 +46,7 @@ fn known_tag(catalog: &dyn Catalog, tag: &str) -> Result<(), Error> {
 pub(super) fn list(catalog: &dyn Catalog) -> Result<ExitCode, Error> {
     let tags = catalog.tags().map_err(catalog_error)?;
     if tags.is_empty() {
-        println!("no tagged namespaces (write one with `materialize --tag NAME`)");
+        outln!("no tagged namespaces (write one with `materialize --tag NAME`)");
         return Ok(ExitCode::SUCCESS);
     }
     let mut rows = vec![
@@ -64,7 +65,7 @@ pub(super) fn list(catalog: &dyn Catalog) -> Result<ExitCode, Error> {
             ),
         ]);
     }
-    print!("{}", render(&rows));
+    out!("{}", render(&rows));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -119,7 +120,7 @@ pub(super) fn promote(
         promoted += 1;
     }
     catalog.flush().map_err(catalog_error)?;
-    println!("promoted {promoted} asset-partitions from tag {tag:?} to production");
+    outln!("promoted {promoted} asset-partitions from tag {tag:?} to production");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -141,6 +142,6 @@ pub(super) fn discard(
         .block_on(root.delete_tag(tag))
         .map_err(|e| Error::Internal(format!("cannot delete the files of tag {tag:?}: {e}")))?;
     let entries = catalog.discard_tag(tag).map_err(catalog_error)?;
-    println!("discarded tag {tag:?}: {entries} catalog entries, {files} files");
+    outln!("discarded tag {tag:?}: {entries} catalog entries, {files} files");
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 //! One background thread, fed through a bounded queue, writes each event
 //! to every sink: [`EventDelivery::send`] never blocks (a full queue counts
 //! the event undelivered). A POST that fails is retried with backoff (the
-//! alert webhooks' code, [`post_with_retries`]); once an event exhausted
+//! alert webhooks' code, `post_with_retries`); once an event exhausted
 //! its retries the endpoint counts as down and later events get a single
 //! attempt until one gets through, so a dead endpoint cannot make the
 //! queue's wait grow with the number of events. [`EventDelivery::finish`]

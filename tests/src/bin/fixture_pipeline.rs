@@ -5,6 +5,8 @@
 //!
 //! `FIXTURE_SCHEDULE=joined=0 6 * * *` (`;`-separated) gives assets a
 //! schedule, `FIXTURE_SLA=other=6h` (`;`-separated) an SLA.
+//! `FIXTURE_REJECT=source` (`,`-separated) gives assets a row rule that
+//! sends every tenth row (`id % 10 == 0`) to their dead-letter table.
 //!
 //! `FIXTURE_PARQUET_CHUNK_BYTES=N` stores tables through the streamed
 //! (multipart) Parquet path in chunks of N bytes, whatever their size, so
@@ -70,6 +72,22 @@ fn main() -> ExitCode {
             def.unattended.sla = Some(sla);
         }
     }
+    let rejecting = std::env::var("FIXTURE_REJECT").unwrap_or_default();
+    let rejecting: Vec<&str> = rejecting.split(',').filter(|a| !a.is_empty()).collect();
+    let assets: Vec<_> = assets
+        .into_iter()
+        .map(|def| {
+            if rejecting.contains(&def.key.as_str()) {
+                def.with_contract(
+                    asset_core::DataContract::new()
+                        .reject_rows("tenth", "every tenth id", fixtures::every_tenth_id)
+                        .max_rejected(0.5),
+                )
+            } else {
+                def
+            }
+        })
+        .collect();
     let mut app = App::from_assets(assets);
     if let Some(chunk) = std::env::var("FIXTURE_PARQUET_CHUNK_BYTES")
         .ok()
