@@ -6,18 +6,10 @@ use std::process::{Command, Output};
 const DAY: &str = "2024-01-02";
 
 fn fixture(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"));
-    cmd.arg("--root").arg(root).args(args);
-    cmd.env_remove("ASSETFLOW_ROOT");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("fixture binary runs")
+    integration_tests::cli::run(env!("CARGO_BIN_EXE_fixture-pipeline"), root, args, env)
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use integration_tests::cli::text;
 
 #[track_caller]
 fn assert_usage_error(out: &Output, needle: &str) {

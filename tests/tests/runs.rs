@@ -1,27 +1,21 @@
 //! `runs` and `runs show ID` as a user runs them, on the fixture pipeline.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const DAY: &str = "2024-01-02";
 
 fn fixture(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixture-pipeline"));
-    cmd.arg("--root").arg(root).args(args);
-    cmd.env_remove("ASSETFLOW_ROOT");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("fixture binary runs")
+    integration_tests::cli::run(env!("CARGO_BIN_EXE_fixture-pipeline"), root, args, env)
 }
 
 fn stdout(out: &Output) -> String {
     assert!(
         out.status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        integration_tests::cli::text(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    integration_tests::cli::text(&out.stdout)
 }
 
 /// The rows of a `runs` listing below its header, split on whitespace.
@@ -111,7 +105,7 @@ fn runs_show_of_an_unknown_id_is_a_usage_error() {
     two_runs(dir.path());
     let out = fixture(dir.path(), &["runs", "show", "no-such-run"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = integration_tests::cli::text(&out.stderr);
     assert!(stderr.contains(r#"unknown run "no-such-run""#), "{stderr}");
     assert_eq!(stderr.lines().filter(|l| l.starts_with("error")).count(), 1);
     let zero = fixture(dir.path(), &["runs", "--limit", "0"], &[]);
